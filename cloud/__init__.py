@@ -1,0 +1,1 @@
+"""The service of record: ledger, wallets, estates, API, workers."""

@@ -1,0 +1,1 @@
+"""``make demo``: a cloud and a gateway agent on embedded defaults, with simulated meters."""

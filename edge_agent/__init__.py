@@ -1,0 +1,1 @@
+"""The gateway daemon: reads meters, rates, deducts the cached balance, switches relays."""

@@ -1,0 +1,45 @@
+"""``make demo`` keeps working: it starts the real processes, answers, and cleans up after itself."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import REPO_ROOT
+from tests.support.services import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def postgres_processes_in(directory: Path) -> list[str]:
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in listing.splitlines() if "postgres" in line and str(directory) in line]
+
+
+def test_demo_starts_the_cloud_on_embedded_postgres_and_stops_everything(tmp_path: Path) -> None:
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "demo", "--duration", "4", "--dir", str(tmp_path), "--cloud-port", str(port)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert demo.stdout is not None
+    lines = []
+    for line in demo.stdout:
+        lines.append(line)
+        if "running; press Ctrl-C" in line:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+                health = json.load(response)
+            assert health["status"] == "ok"
+            assert health["database"].startswith("PostgreSQL")
+    assert demo.wait(timeout=60) == 0, "".join(lines)
+    assert any("/schema" in line for line in lines), "the demo prints where the API documents are"
+    assert "stopped every process it started" in lines[-1]
+    assert postgres_processes_in(tmp_path) == [], "the embedded PostgreSQL outlived the demo"

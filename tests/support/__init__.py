@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: paths, service discovery, subprocess management."""
