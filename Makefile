@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml requirements.lock
 ## Re-resolve the pinned versions after changing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
