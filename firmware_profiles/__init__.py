@@ -1,0 +1,58 @@
+"""Meter models as data: one TOML file per model, a schema, a registry and pure decoders.
+
+Typical use by the gateway::
+
+    profile = packaged_registry().get("eastron-sdm120")
+    for read in plan_reads(profile, [Measurement.ENERGY_IMPORT_WH, Measurement.VOLTAGE_V]):
+        registers = ...  # the bus adapter performs read.function_code at read.address, read.count
+        values = decode_read(read, registers)  # {Measurement: Decimal} in Wh, V, ...
+
+This package imports only ``shared``, the standard library and msgspec, and reads no files but
+its own packaged profiles. See ``docs/firmware-profiles.md`` for the file format.
+"""
+
+from firmware_profiles.errors import (
+    DecodeError,
+    DuplicateProfileError,
+    FirmwareProfileError,
+    ProfileFileError,
+    UnknownProfileError,
+    UnsupportedMeasurementError,
+)
+from firmware_profiles.loader import load_packaged_profiles, parse_profile
+from firmware_profiles.modbus.reads import PlannedRead, decode_read, plan_reads
+from firmware_profiles.modbus.relay import (
+    RelayCommand,
+    decode_relay_state,
+    encode_relay_command,
+    relay_state_read,
+)
+from firmware_profiles.profile import Billing, Profile
+from firmware_profiles.registry import ProfileRegistry, packaged_registry
+from firmware_profiles.schema import DataType, Parity, RegisterTable, Transport
+
+__all__ = [
+    "Billing",
+    "DataType",
+    "DecodeError",
+    "DuplicateProfileError",
+    "FirmwareProfileError",
+    "Parity",
+    "PlannedRead",
+    "Profile",
+    "ProfileFileError",
+    "ProfileRegistry",
+    "RegisterTable",
+    "RelayCommand",
+    "Transport",
+    "UnknownProfileError",
+    "UnsupportedMeasurementError",
+    "decode_read",
+    "decode_relay_state",
+    "encode_relay_command",
+    "load_packaged_profiles",
+    "packaged_registry",
+    "parse_profile",
+    "plan_reads",
+    "relay_state_read",
+]
