@@ -1,0 +1,46 @@
+"""What billing needs to know about each configured meter, built once at start."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+
+from edge_agent.billing.decide import MeterBilling
+from edge_agent.config.model import EdgeConfig, MeterConfig
+from firmware_profiles import ProfileRegistry
+from shared.metering import RegisterSpec
+from shared.quantities import Utility
+from shared.tariffs import CompiledTariff, TariffSchedule, compile_tariff
+
+#: The most a register may plausibly advance per hour; a faster jump is an alarm, not a bill.
+#: Electricity: a 100 A three-phase supply (3 x 100 A x 230 V = 69 kW) bounds single- and
+#: three-phase units alike. Water: 10 kL/h, far above a household's 25 mm connection.
+MAX_RATE_PER_HOUR: dict[Utility, Decimal] = {
+    Utility.ELECTRICITY: Decimal(69_000),
+    Utility.SOLAR: Decimal(69_000),
+    Utility.WATER: Decimal(10_000),
+    Utility.HOT_WATER: Decimal(10_000),
+}
+
+
+def build_meter_billing(meter: MeterConfig, config: EdgeConfig, registry: ProfileRegistry) -> MeterBilling:
+    """The register spec, compiled tariff and credit policy of one meter."""
+    profile = registry.get(meter.profile)
+    spec = RegisterSpec(
+        resolution=profile.billing.resolution,
+        maximum=profile.billing.declared_maximum,
+        max_rate_per_h=MAX_RATE_PER_HOUR[meter.utility],
+    )
+    return MeterBilling(
+        meter=meter,
+        register_spec=spec,
+        tariff=_compiled(config.tariffs[meter.utility]),
+        policy=config.credit[meter.utility],
+        has_relay=profile.has_relay,
+    )
+
+
+@cache
+def _compiled(schedule: TariffSchedule) -> CompiledTariff:
+    """One compiled tariff per schedule, shared by every meter on it."""
+    return compile_tariff(schedule)

@@ -1,0 +1,202 @@
+"""The billing service: every reading journalled, rated, charged and judged, then acted on.
+
+For each reading: register delta → rate with the shared tariff → charge entries → cached balance →
+credit policy → relay command entry. All the entries one reading causes, and the state they change,
+commit in one journal transaction; only after the commit does anything act on them (the relay
+controller sends the command; the sync client uploads). :meth:`apply_cloud_balance` is the one way
+money reaches the gateway: the sync client calls it with what the cloud reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlite_utils
+
+from edge_agent.billing.balances import CloudTerms, PocketBalances, PocketKey
+from edge_agent.billing.decide import BillingStep, MeterBilling, bill_reading, evaluate_credit
+from edge_agent.billing.meters import build_meter_billing
+from edge_agent.billing.state import MeterBillingState, decode_state, encode_state
+from edge_agent.config.model import EdgeConfig, MeterConfig
+from edge_agent.relay.controller import RelayController
+from edge_agent.store.journal import Journal, Transaction
+from edge_agent.store.statements import (
+    INSERT_CHARGE_INDEX,
+    UPSERT_METER_STATE,
+    UPSERT_OPEN_ALARM,
+    UPSERT_POCKET_BALANCE,
+)
+from firmware_profiles import ProfileRegistry
+from shared.journal import (
+    Alarm,
+    Charge,
+    CreditApplied,
+    Entry,
+    Pocket,
+    Reading,
+    ReadingSource,
+    RelayCommand,
+)
+from shared.quantities import BILLING_REGISTER, Measurement
+from shared.tariffs.calendar_days import public_holidays
+
+log = logging.getLogger(__name__)
+
+
+class BillingService:
+    """Owns every meter's billing state and every pocket's cached balance on the gateway."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        journal: Journal,
+        *,
+        reader: sqlite_utils.Database,
+        registry: ProfileRegistry,
+        relays: RelayController,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.reader = reader
+        self.relays = relays
+        self.clock = clock
+        self.meters: dict[str, MeterBilling] = {
+            meter.id: build_meter_billing(meter, config, registry) for meter in config.meters
+        }
+        self.states: dict[str, MeterBillingState] = self._load_states()
+        self.balances = PocketBalances(reader)
+        #: The earliest moment a deferred decision (a friendly window's end) must be looked at again.
+        self.recheck_at: datetime | None = None
+
+    async def on_reading(
+        self,
+        meter_id: str,
+        measurements: dict[Measurement, Decimal],
+        read_at: datetime,
+        source: ReadingSource,
+    ) -> list[Entry]:
+        """Journal a reading and everything it causes; act on the relay only after the commit."""
+        billing = self.meters[meter_id]
+        register = measurements.get(BILLING_REGISTER[billing.meter.utility])
+        step: BillingStep | None = None
+        with self.journal.transaction(self.clock()) as txn:
+            reading = txn.append(
+                Reading(meter_id=meter_id, read_at=read_at, source=source, measurements=measurements,
+                        billing_register=register)
+            )  # fmt: skip
+            if billing.meter.wallet_id is not None and register is not None:
+                step = bill_reading(
+                    billing, self.states[meter_id], register_value=register, read_at=read_at,
+                    reading_seq=reading.seq, balance_cents=self.balance_of(billing.meter),
+                    relay=self.relays.confirmed(meter_id), pending_relay_action=self.relays.pending(meter_id),
+                    holidays=self.holidays(read_at),
+                )  # fmt: skip
+                self._record(txn, billing.meter, step)
+        entries = await txn.committed()
+        if step is not None:
+            self._act(billing.meter, step)
+        return entries
+
+    async def apply_cloud_balance(
+        self, wallet_id: str, pocket: Pocket, cloud_balance_cents: int, posted_through_seq: int
+    ) -> int:
+        """Take the cloud's balance of a pocket as of our seq N; re-judge its meters; return the cached one.
+
+        Journals ``credit applied`` with both terms and the result, so every cent the relay acted on
+        is explained by the journal.
+        """
+        key = (wallet_id, pocket)
+        cached = self.balances.set_cloud_terms(key, CloudTerms(cloud_balance_cents, posted_through_seq))
+        steps: list[tuple[MeterConfig, BillingStep]] = []
+        now = self.clock()
+        with self.journal.transaction(now) as txn:
+            txn.append(
+                CreditApplied(wallet_id=wallet_id, pocket=pocket, cloud_balance_cents=cloud_balance_cents,
+                              posted_through_seq=posted_through_seq, cached_balance_cents=cached)
+            )  # fmt: skip
+            txn.execute(
+                UPSERT_POCKET_BALANCE, (wallet_id, pocket.value, cloud_balance_cents, posted_through_seq)
+            )
+            steps = self._reevaluate(txn, now, lambda meter: (meter.wallet_id, meter.pocket) == key)
+        await txn.committed()
+        for meter, step in steps:
+            self._act(meter, step)
+        return cached
+
+    async def recheck(self) -> None:
+        """Re-apply the credit policy to every billed meter (a friendly window ended, or on a timer)."""
+        now = self.clock()
+        self.recheck_at = None
+        with self.journal.transaction(now) as txn:
+            steps = self._reevaluate(txn, now, lambda meter: meter.wallet_id is not None)
+        if txn.rows:
+            await txn.committed()
+        for meter, step in steps:
+            self._act(meter, step)
+
+    def balance_of(self, meter: MeterConfig) -> int:
+        assert meter.wallet_id is not None
+        return self.balances.balance((meter.wallet_id, meter.pocket))
+
+    def holidays(self, at: datetime) -> frozenset[date]:
+        """Public holidays around ``at``: enough for windows that wrap past midnight or a year end."""
+        country = self.config.holiday_country
+        return (
+            public_holidays(country, at.year - 1)
+            | public_holidays(country, at.year)
+            | public_holidays(country, at.year + 1)
+        )
+
+    def _reevaluate(
+        self, txn: Transaction, now: datetime, which: Callable[[MeterConfig], bool]
+    ) -> list[tuple[MeterConfig, BillingStep]]:
+        steps = []
+        for meter_id, billing in self.meters.items():
+            meter = billing.meter
+            if meter.wallet_id is None or not which(meter) or self.states[meter_id].register is None:
+                continue
+            step = evaluate_credit(
+                billing, self.states[meter_id], at=now, balance_cents=self.balance_of(meter),
+                relay=self.relays.confirmed(meter_id), pending_relay_action=self.relays.pending(meter_id),
+                holidays=self.holidays(now), command_id=f"{meter_id}@{self.journal.head.seq + 1}",
+            )  # fmt: skip
+            if step.bodies or step.state != self.states[meter_id]:
+                self._record(txn, meter, step)
+                steps.append((meter, step))
+        return steps
+
+    def _record(self, txn: Transaction, meter: MeterConfig, step: BillingStep) -> None:
+        """Seal the step's entries and state writes into the open transaction."""
+        assert meter.wallet_id is not None
+        key: PocketKey = (meter.wallet_id, meter.pocket)
+        for body in step.bodies:
+            entry = txn.append(body)
+            if isinstance(body, Charge):
+                txn.execute(
+                    INSERT_CHARGE_INDEX, (entry.seq, body.wallet_id, body.pocket.value, body.amount_cents)
+                )
+                self.balances.charged(key, body.amount_cents)
+            elif isinstance(body, Alarm) and body.meter_id is not None:
+                txn.execute(UPSERT_OPEN_ALARM, (body.meter_id, body.kind.value, body.detail, entry.seq))
+            elif isinstance(body, RelayCommand):
+                self.relays.expect(meter.id, body)
+        txn.execute(UPSERT_METER_STATE, (meter.id, encode_state(step.state), txn.journal.head.seq))
+        self.states[meter.id] = step.state
+        if step.recheck_at is not None and (self.recheck_at is None or step.recheck_at < self.recheck_at):
+            self.recheck_at = step.recheck_at
+
+    def _act(self, meter: MeterConfig, step: BillingStep) -> None:
+        """After the commit: hand a relay command to the controller."""
+        if step.relay_command is not None:
+            self.relays.carry_out(meter, step.relay_command)
+
+    def _load_states(self) -> dict[str, MeterBillingState]:
+        stored = {
+            row[0]: row[1]
+            for row in self.reader.execute("SELECT meter_id, state FROM meter_state").fetchall()
+        }
+        return {meter_id: decode_state(stored.get(meter_id)) for meter_id in self.meters}

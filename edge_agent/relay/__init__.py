@@ -1,0 +1,1 @@
+"""Relay control: commands carried out with retries, and only the meter's confirmation believed."""
