@@ -14,6 +14,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quantify-edge", description="Quantify gateway agent.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    run = commands.add_parser("run", help="run the gateway agent until SIGTERM or Ctrl-C")
+    run.add_argument("--config", type=Path, required=True, help="the agent's edge.toml")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(handler=run_agent)
+
     journal = commands.add_parser("journal", help="inspect the local journal")
     journal_commands = journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
     verify = journal_commands.add_parser("verify", help="check the hash chain and sequence of every entry")
@@ -23,6 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify.set_defaults(handler=run_journal_verify)
     return parser
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    """Load the config (failing fast on any mistake) and run the agent until a signal stops it."""
+    import asyncio
+    import logging
+    import signal
+
+    from edge_agent.config import load_config_file
+    from edge_agent.daemon import GatewayAgent
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config_file(args.config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await GatewayAgent(config).run(stop)
+
+    asyncio.run(main())
+    return 0
 
 
 def run_journal_verify(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import sqlite_utils
 
 from edge_agent.errors import StoreError
-from shared.journal import GENESIS, Body, ChainHead, Entry, encode_entry, next_entry
+from shared.journal import GENESIS, Body, ChainHead, Entry, seal_entry
 
 Row = tuple[int, str, str, bytes, str]
 Write = tuple[str, tuple[Any, ...]]
@@ -50,13 +50,11 @@ class Transaction:
 
     def append(self, body: Body) -> Entry:
         """Seal ``body`` as the next journal entry (seq and hash assigned now) and return it."""
-        entry = next_entry(self.journal.head, body, recorded_at=self.recorded_at)
+        entry, encoded = seal_entry(self.journal.head, body, recorded_at=self.recorded_at)
         self.journal.head = entry.head
         self.entries.append(entry)
         kind = type(body).__struct_config__.tag
-        self.rows.append(
-            (entry.seq, str(kind), entry.recorded_at.isoformat(), encode_entry(entry), entry.hash)
-        )
+        self.rows.append((entry.seq, str(kind), entry.recorded_at.isoformat(), encoded, entry.hash))
         return entry
 
     def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> None:

@@ -40,6 +40,7 @@ from shared.journal.entry import (
     decode_entry,
     encode_entry,
     next_entry,
+    seal_entry,
 )
 from shared.journal.errors import JournalError
 from shared.journal.verify import ChainProblem, ChainVerdict, ProblemKind, verify_chain
@@ -77,5 +78,6 @@ __all__ = [
     "encode_canonical",
     "encode_entry",
     "next_entry",
+    "seal_entry",
     "verify_chain",
 ]

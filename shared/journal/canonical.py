@@ -23,6 +23,7 @@ from shared.journal.errors import JournalError
 
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _PASS_THROUGH = (Decimal, datetime)
+_UTC_OFFSET_ZERO = UTC.utcoffset(None)
 
 
 def canonical_decimal(value: Decimal, *, where: str = "value") -> str:
@@ -33,6 +34,10 @@ def canonical_decimal(value: Decimal, *, where: str = "value") -> str:
     """
     if not value.is_finite():
         raise JournalError(f"{where}: expected a finite decimal, got {value!r}")
+    return _spell_decimal(value)
+
+
+def _spell_decimal(value: Decimal) -> str:
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -46,8 +51,12 @@ def canonical_datetime(value: datetime, *, where: str = "value") -> str:
     """
     if value.tzinfo is None or value.utcoffset() is None:
         raise JournalError(f"{where}: expected a timezone-aware datetime, got naive {value.isoformat()}")
-    utc = value.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds") + "Z"
+    return _spell_datetime(value)
+
+
+def _spell_datetime(value: datetime) -> str:
+    utc = value if value.utcoffset() == _UTC_OFFSET_ZERO else value.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def canonical_tree(value: object, *, where: str = "") -> Any:
@@ -61,7 +70,10 @@ def canonical_tree(value: object, *, where: str = "") -> Any:
         tree = msgspec.to_builtins(value, builtin_types=_PASS_THROUGH)
     except TypeError as error:
         raise JournalError(f"{where or 'value'}: cannot be encoded canonically ({error})") from None
-    return _convert(tree, where)
+    try:
+        return _fast(tree)
+    except _NotCanonical:
+        return _convert(tree, where)  # the slow walk names where the offending value is
 
 
 def encode_canonical(value: object) -> bytes:
@@ -77,6 +89,35 @@ def encode_tree(tree: Any) -> bytes:
         # Python strings may hold lone surrogates, which have no UTF-8 spelling.
         text = error.object[:80]
         raise JournalError(f"a text field is not valid Unicode ({error.reason}): {text!r}") from None
+
+
+class _NotCanonical(Exception):
+    """Raised by :func:`_fast` at the first value it cannot spell; :func:`_convert` says where."""
+
+
+def _fast(value: Any) -> Any:
+    """The hot path of :func:`_convert`: same output, no path bookkeeping, exact type checks.
+
+    ``msgspec.to_builtins`` yields only dict, list, str, int, bool, None and the pass-through
+    ``Decimal`` and ``datetime``, so exact type tests suffice. Anything unusual (a float, a
+    non-finite decimal, a naive datetime) raises :class:`_NotCanonical` for the slow walk to report.
+    """
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return {key: _fast(item) for key, item in value.items()}
+    if kind is Decimal:
+        if not value.is_finite():
+            raise _NotCanonical
+        return _spell_decimal(value)
+    if kind is datetime:
+        if value.utcoffset() is None:
+            raise _NotCanonical
+        return _spell_datetime(value)
+    if kind is list:
+        return [_fast(item) for item in value]
+    raise _NotCanonical
 
 
 def _convert(value: Any, where: str) -> Any:

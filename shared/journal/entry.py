@@ -63,6 +63,11 @@ def chain_hash(prev_hash: str, content: bytes) -> str:
 
 
 def next_entry(head: ChainHead, body: Body, *, recorded_at: datetime) -> Entry:
+    """The entry that follows ``head`` (see :func:`seal_entry`, which also returns its bytes)."""
+    return seal_entry(head, body, recorded_at=recorded_at)[0]
+
+
+def seal_entry(head: ChainHead, body: Body, *, recorded_at: datetime) -> tuple[Entry, bytes]:
     """The entry that follows ``head``: seq ``head.seq + 1``, linked to and hashed after it.
 
     The body is checked as the cloud will check it (types, bounds, no floats, aware datetimes),
@@ -77,7 +82,7 @@ def next_entry(head: ChainHead, body: Body, *, recorded_at: datetime) -> Entry:
     }
     digest = chain_hash(head.hash, encode_tree(content_tree))
     encoded = encode_tree({**content_tree, "prev_hash": head.hash, "hash": digest})
-    return _decode_form(encoded, what=f"new entry {seq} ({type(body).__name__})")
+    return _decode_form(encoded, what=f"new entry {seq} ({type(body).__name__})"), encoded
 
 
 def encode_entry(entry: Entry) -> bytes:
