@@ -35,6 +35,12 @@ def _need(resolve: object, service: str) -> object:
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (``pytest.mark.anyio``) run on asyncio, as the agent and the cloud do."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
     """A PostgreSQL URL with rights to create and drop databases."""
     return str(_need(services.postgres_admin_url, "PostgreSQL"))
