@@ -7,14 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench lock clean
+.PHONY: demo test lint typecheck unit bench lock clean browser
 
 ## Set up the environment, then run a cloud and a gateway agent on embedded defaults.
 demo: $(STAMP)
 	$(BIN)/python -m demo $(DEMO_ARGS)
 
 ## Set up the environment, then run lint, type checks and the whole test suite.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -27,6 +27,10 @@ unit: $(STAMP)
 ## Benchmarks (not tests): measure and record figures in docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+## Headless Chromium for the web-page tests (Debian's package: browsers cannot be downloaded).
+browser:
+	@scripts/ensure-chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,10 +23,12 @@ from edge_agent.adapters.modbus.scheduler import PollScheduler
 from edge_agent.billing.service import BillingService
 from edge_agent.config.model import EdgeConfig, MeterConfig
 from edge_agent.relay.controller import RelayActuator, RelayController
+from edge_agent.status import GatewayStatus
 from edge_agent.status_report import StatusReporter
 from edge_agent.store.database import open_database, open_reader
 from edge_agent.store.journal import Journal
 from edge_agent.store.statements import CLEAR_OPEN_ALARM, UPSERT_OPEN_ALARM
+from edge_agent.web import WebServer, create_web_app
 from firmware_profiles import ProfileRegistry, packaged_registry
 from shared.journal import Alarm, AlarmKind, ReadingSource
 from shared.quantities import BILLING_REGISTER, Measurement
@@ -82,7 +85,8 @@ class GatewayAgent:
             config, self.journal, reader=self.reader, registry=self.registry, relays=self.relays, clock=clock
         )
         self.last_register: dict[str, tuple[Decimal, datetime]] = {}
-        self.status = StatusReporter(self)
+        self.reporter = StatusReporter(self)
+        self.web: WebServer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, bill and control until ``stop`` is set; then shut down cleanly."""
@@ -92,6 +96,7 @@ class GatewayAgent:
             for bus_id, coordinator in self.coordinators.items()
         ]
         tasks.append(asyncio.create_task(self._recheck_loop(), name="credit recheck"))
+        tasks.append(await self._start_web())
         log.info("gateway %s running: %d meters on %d buses", self.config.gateway_id,
                  len(self.config.meters), len(self.coordinators))  # fmt: skip
         try:
@@ -100,6 +105,8 @@ class GatewayAgent:
             await self.shutdown(tasks)
 
     async def shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        if self.web is not None:
+            self.web.stop()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -111,6 +118,45 @@ class GatewayAgent:
         self.journal.close()
         self.reader.conn.close()
         log.info("gateway %s stopped; journal head seq %d", self.config.gateway_id, self.journal.head.seq)
+
+    # --- the local page's view of the agent (edge_agent.web.GatewayControl) -------------------
+
+    def status(self) -> GatewayStatus:
+        """What the page and /api/status show."""
+        return self.reporter.snapshot()
+
+    async def read_meter_now(self, meter_id: str) -> str:
+        """Read one meter at once, through the same pipeline as a scheduled poll."""
+        meter = self._meter(meter_id)
+        reading = await self.coordinators[meter.bus].read_meter(meter)
+        await self.on_reading(reading)
+        if not reading.ok:
+            assert reading.failure is not None
+            return f"{meter_id}: no reading ({reading.failure.kind}): {reading.failure.detail}"
+        register = reading.values.get(BILLING_REGISTER[meter.utility])
+        values = len(reading.values)
+        return f"{meter_id}: read {values} values at {reading.read_at:%H:%M:%S} UTC; register {register}"
+
+    async def relay_test(self, meter_id: str) -> str:
+        """Switch the relay away and back, each step journalled and confirmed by the meter."""
+        return await self.relays.installer_test(self._meter(meter_id))
+
+    def _meter(self, meter_id: str) -> MeterConfig:
+        try:
+            return self.billing.meters[meter_id].meter
+        except KeyError:
+            raise ValueError(f"no meter {meter_id!r} on this gateway") from None
+
+    async def _start_web(self) -> asyncio.Task[None]:
+        web = self.config.web
+        app = create_web_app(
+            self, installer_password_hash=web.installer_password_hash, session_secret=secrets.token_bytes(32)
+        )
+        self.web = WebServer(app, host=web.host, port=web.port)
+        task = asyncio.create_task(self.web.serve(), name="local page")
+        await self.web.started()
+        log.info("local page on http://%s:%d/", web.host, self.web.port)
+        return task
 
     async def on_reading(self, reading: MeterReading) -> None:
         """Every poll's outcome: health transitions journalled, good readings billed."""

@@ -52,6 +52,7 @@ class MeterStatus(msgspec.Struct, frozen=True, kw_only=True):
     bus: str
     address: int
     register: Decimal | None
+    """The billing register in billing units (kWh or kL), as the meter's display shows it."""
     register_unit: str
     last_read_at: datetime | None
     health: HealthView

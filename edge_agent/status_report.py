@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from edge_agent.status import AlarmView, GatewayStatus, HealthView, MeterStatus, RelayView
 from edge_agent.store.queries import acknowledged_seq
 from shared.credit import RelayState
-from shared.quantities import BILLING_REGISTER
+from shared.quantities import BILLING_UNIT, billing_units
 
 if TYPE_CHECKING:
     from edge_agent.config.model import MeterConfig
@@ -56,8 +56,10 @@ class StatusReporter:
         confirmed_at = agent.relays.confirmed_at(meter.id)
         return MeterStatus(
             id=meter.id, unit=meter.unit, utility=meter.utility.value, profile=meter.profile, bus=meter.bus,
-            address=meter.address, register=register,
-            register_unit=BILLING_REGISTER[meter.utility].value.rsplit("_", 1)[-1],
+            address=meter.address,
+            # People read registers as meters display them: kWh and kL, not Wh and litres.
+            register=None if register is None else billing_units(register),
+            register_unit=BILLING_UNIT[meter.utility].value,
             last_read_at=read_at,
             health=HealthView(
                 online=not health.lost, last_good_read_at=health.last_good_at,

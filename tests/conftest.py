@@ -10,11 +10,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support import services
+from tests.support.browser import chromium_browser
 
 # Shared machines are noisy: no per-example deadline. CI runs a fixed, reproducible search.
 settings.register_profile("dev", deadline=None, max_examples=100)
@@ -32,6 +34,12 @@ def _need(resolve: object, service: str) -> object:
         if services.IN_CI:
             pytest.fail(f"{service} unavailable under CI=true: {error}", pytrace=False)
         pytest.skip(f"{service} unavailable: {error}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run (Debian's, driven by Playwright)."""
+    yield from chromium_browser()
 
 
 @pytest.fixture(scope="session")

@@ -221,7 +221,7 @@ def _web(section: Section) -> WebConfig:
     section.check_keys({"host", "port", "installer_password_hash"})
     return WebConfig(
         host=section.text("host", "0.0.0.0"),  # noqa: S104 (the estate's LAN must reach the page)
-        port=section.integer("port", 8080, low=1, high=65535),
+        port=section.integer("port", 8080, low=0, high=65535),  # 0: any free port (tests)
         installer_password_hash=section.optional_text("installer_password_hash"),
     )
 

@@ -23,7 +23,7 @@ from edge_agent.errors import EdgeError
 from edge_agent.store.journal import Journal
 from edge_agent.store.statements import UPSERT_OPEN_ALARM, UPSERT_RELAY_STATE
 from shared.credit import RelayState
-from shared.journal import Alarm, AlarmKind, RelayAction, RelayCommand, RelayStateConfirmed
+from shared.journal import Alarm, AlarmKind, RelayAction, RelayCommand, RelayReason, RelayStateConfirmed
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,32 @@ class RelayController:
             await self._journal_state(meter, closed, command_id)
         return closed
 
+    async def installer_test(self, meter: MeterConfig) -> str:
+        """Switch the relay away from its confirmed state and back, each step journalled and confirmed.
+
+        Refused while a credit command is being carried out for the meter. The relay ends where it
+        started, so a test never leaves a household cut off (or a debtor reconnected).
+        """
+        running = self._tasks.get(meter.id)
+        if self.pending(meter.id) is not None or (running is not None and not running.done()):
+            return f"{meter.id}: a credit-control command is in progress; try the test again shortly"
+        actuator = self.actuator_for(meter)
+        if actuator is None:
+            return f"{meter.id}: this meter has no relay the gateway can switch"
+        start = await self.read_back(meter)
+        assert start is not None
+        steps = []
+        for closed in (not start, start):
+            command_id = f"{meter.id}@test{self.journal.head.seq + 1}"
+            action = RelayAction.CLOSE if closed else RelayAction.OPEN
+            await self._journal_command(meter, command_id, action)
+            await actuator.switch(meter, closed)
+            confirmed = await self.read_back(meter, command_id)
+            steps.append(f"{action.value}: meter reports {_word(bool(confirmed))}")
+            if confirmed != closed:
+                return f"{meter.id}: relay test FAILED ({'; '.join(steps)})"
+        return f"{meter.id}: relay test passed ({'; '.join(steps)})"
+
     async def close(self) -> None:
         """Stop every command in progress (at shutdown; a restart re-decides from the journal)."""
         for task in self._tasks.values():
@@ -133,6 +159,15 @@ class RelayController:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_backoff_s)
         await self._journal_not_confirmed(meter, command, last_problem)
+
+    async def _journal_command(self, meter: MeterConfig, command_id: str, action: RelayAction) -> None:
+        with self.journal.transaction(self.clock()) as txn:
+            txn.append(
+                RelayCommand(
+                    meter_id=meter.id, command_id=command_id, action=action, reason=RelayReason.INSTALLER_TEST
+                )
+            )
+        await txn.committed()
 
     async def _journal_state(self, meter: MeterConfig, closed: bool, command_id: str | None) -> None:
         now = self.clock()

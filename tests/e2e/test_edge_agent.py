@@ -36,10 +36,13 @@ pytestmark = pytest.mark.slow
 FLAT = REPO_ROOT / "examples" / "tariffs" / "flat.toml"
 
 
-def edge_toml(store: Path, port: int, meters: list[tuple[str, str, int, str | None]]) -> str:
+def edge_toml(
+    store: Path, port: int, meters: list[tuple[str, str, int, str | None]], web_port: int = 0, web: str = ""
+) -> str:
     """A gateway on one Modbus TCP bus; meters as (id, profile, unit address, wallet)."""
     text = [
         f'[gateway]\nid = "gw-e2e"\nstore = "{store}"',
+        f'[web]\nhost = "127.0.0.1"\nport = {web_port}\n{web}',
         f'[[buses]]\nid = "bus"\nkind = "tcp"\nhost = "127.0.0.1"\nport = {port}\ntimeout_ms = 1000',
         f'[tariffs]\nelectricity = "{FLAT}"',
         "[credit.electricity]\nreconnect_threshold_cents = 2000\nlow_credit_warning_cents = false",
