@@ -16,11 +16,17 @@ from tests.support.services import free_port, port_answers
 
 
 @contextmanager
-def running(command: Sequence[str], log: Path, *, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    command: Sequence[str], log: Path, *, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``command`` (output to ``log``) for the block; SIGTERM then SIGKILL it afterwards."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            list(command), cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            list(command),
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     try:
         yield process
@@ -42,7 +48,15 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
 def simulator(meters: Sequence[str], log: Path, *, speedup: float = 60.0) -> Iterator[int]:
     """``python -m demo.simulator`` on a free loopback TCP port with ``UNIT:MODEL:WATTS`` meters."""
     port = free_port()
-    command = [sys.executable, "-m", "demo.simulator", "--tcp", f"127.0.0.1:{port}", "--speedup", str(speedup)]
+    command = [
+        sys.executable,
+        "-m",
+        "demo.simulator",
+        "--tcp",
+        f"127.0.0.1:{port}",
+        "--speedup",
+        str(speedup),
+    ]
     for meter in meters:
         command += ["--meter", meter]
     with running(command, log) as process:

@@ -75,7 +75,7 @@ def test_a_bad_config_fails_at_start_naming_file_key_and_expectation(
 
 
 def test_a_bad_tariff_file_is_reported_through_the_config_key_that_names_it(config_dir: Path) -> None:
-    replace_in(config_dir.parent / "tariffs" / "flat.toml", 'rate = "2.8500"', 'rate = 2.85')
+    replace_in(config_dir.parent / "tariffs" / "flat.toml", 'rate = "2.8500"', "rate = 2.85")
     with pytest.raises(ConfigError, match=r"tariffs\.electricity: .*flat\.toml.*tariff\.rate"):
         load_config_file(config_dir / "edge.toml")
 
