@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from cloud.database.server import sqlalchemy_url
+from cloud.database.session import create_engine
 from cloud.health.controllers import HealthController
 
 API_VERSION = "0.1.0"
@@ -20,7 +19,7 @@ def create_app(database_url: str) -> Litestar:
 
     @asynccontextmanager
     async def database_engine(app: Litestar) -> AsyncIterator[None]:
-        engine = create_async_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
+        engine = create_engine(database_url)
         app.state.engine = engine
         try:
             yield

@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.engine import URL, make_url
+
 from cloud.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +36,24 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return url
 
 
-def sqlalchemy_url(libpq_url: str) -> str:
-    """The same database as an SQLAlchemy URL using the psycopg 3 driver."""
-    scheme, _, rest = libpq_url.partition("://")
-    if scheme not in {"postgresql", "postgres"}:
-        raise ValueError(f"DATABASE_URL: expected a postgresql:// URL, got scheme {scheme!r}")
-    return f"postgresql+psycopg://{rest}"
+def sqlalchemy_url(libpq: str) -> URL:
+    """The same database as an SQLAlchemy URL (psycopg 3 driver).
+
+    Accepts a libpq URL (``postgresql://user@host/db``, what ``DATABASE_URL`` holds) or a
+    ``key=value`` connection string (what psycopg's ``make_conninfo`` and some tools produce).
+    """
+    if "://" in libpq:
+        scheme, _, rest = libpq.partition("://")
+        if scheme not in {"postgresql", "postgres"}:
+            raise ValueError(f"DATABASE_URL: expected a postgresql:// URL, got scheme {scheme!r}")
+        return make_url(f"postgresql+psycopg://{rest}")
+    params = {key: str(value) for key, value in conninfo_to_dict(libpq).items()}
+    return URL.create(
+        "postgresql+psycopg",
+        username=params.pop("user", None),
+        password=params.pop("password", None),
+        host=params.pop("host", None),
+        port=int(params.pop("port")) if "port" in params else None,
+        database=params.pop("dbname", None),
+        query=params,
+    )

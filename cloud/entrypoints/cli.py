@@ -13,7 +13,13 @@ import sys
 from collections.abc import Sequence
 
 #: Modules that contribute sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("cloud.entrypoints.service_cli",)
+COMMAND_MODULES = (
+    "cloud.entrypoints.service_cli",
+    "cloud.database.cli",
+    "cloud.workers.cli",
+    "cloud.ledger.cli",
+    "cloud.tariffs.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""The double-entry ledger of record: accounts, append-only hash-chained postings, periods, verification."""

@@ -1,0 +1,354 @@
+"""Posting to the ledger: one posting or a bulk batch, in the caller's transaction.
+
+Idempotency keys are looked up first, so a repeat is answered without waiting for anyone. New
+postings then take the chain head lock, so they enter the chain one transaction at a time and the
+chain stays linear; under that lock they are hashed onto the chain, and one statement re-checks
+their keys, inserts them, moves the balance rows and advances the head. The lock is held until
+the caller commits: keep that short.
+"""
+
+# ruff: noqa: S608  -- the only text formatted into SQL here is the constant POSTING_COLUMNS
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.audit.actor import Actor
+from cloud.errors import Conflict, LedgerIntegrityError, PeriodClosed, ValidationFailed
+from cloud.ledger.accounts import account_currencies
+from cloud.ledger.chain_lock import lock_chain_head
+from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting, chain_hash, same_content
+
+#: Most postings one bulk call takes; the sync layer splits larger journal batches.
+BULK_MAX = 10_000
+
+#: SQLSTATEs raised by the ledger's triggers (see the migration).
+SQLSTATE_PERIOD_CLOSED = "QL002"
+SQLSTATE_APPEND_ONLY = "QL001"
+
+POSTING_COLUMNS = (
+    "seq, idempotency_key, kind, debit_account_id, credit_account_id, amount_cents, currency, "
+    "effective_at, posted_at, memo, hash"
+)
+
+_BY_KEYS = text(
+    f"SELECT {POSTING_COLUMNS} FROM ledger_postings WHERE idempotency_key = ANY(CAST(:keys AS text[]))"
+)
+_APPEND_CTES = f"""
+    WITH clash AS (
+        SELECT EXISTS (
+            SELECT 1 FROM ledger_postings WHERE idempotency_key = ANY(CAST(:key AS text[]))
+        ) AS found
+    ), inserted AS (
+        INSERT INTO ledger_postings ({POSTING_COLUMNS})
+        SELECT * FROM unnest(
+            CAST(:seq AS bigint[]), CAST(:key AS text[]), CAST(:kind AS text[]),
+            CAST(:debit AS bigint[]), CAST(:credit AS bigint[]), CAST(:amount AS bigint[]),
+            CAST(:currency AS text[]), CAST(:effective_at AS timestamptz[]),
+            CAST(:posted_at AS timestamptz[]), CAST(:memo AS text[]), CAST(:hash AS bytea[]))
+        WHERE NOT (SELECT found FROM clash)
+        RETURNING seq
+    ), moved AS (
+        UPDATE ledger_accounts AS account
+        SET balance_cents = account.balance_cents + delta.cents, last_seq = delta.last_seq
+        FROM unnest(CAST(:account_ids AS bigint[]), CAST(:deltas AS bigint[]), CAST(:last_seqs AS bigint[]))
+             AS delta(account_id, cents, last_seq)
+        WHERE account.id = delta.account_id AND NOT (SELECT found FROM clash)
+        RETURNING account.id, account.balance_cents
+    ), head AS (
+        UPDATE ledger_chain_head SET seq = :last_seq, hash = :last_hash
+        WHERE id = 1 AND NOT (SELECT found FROM clash)
+        RETURNING seq
+    )
+"""
+_AUDIT_CTE = """
+    , audit AS (
+        INSERT INTO audit_records (actor_user_id, actor_role, source_address, reason, action,
+                                   subject_type, subject_id, estate_id, before, after)
+        SELECT :audit_user_id, :audit_role, :audit_source, :audit_reason, :audit_action,
+               :audit_subject_type, :audit_subject_id, :audit_estate_id,
+               CAST(:audit_fields AS jsonb) || jsonb_build_object(
+                   'balance_cents', moved.balance_cents - CAST(:audit_delta AS bigint)),
+               CAST(:audit_fields AS jsonb) || jsonb_build_object(
+                   'balance_cents', moved.balance_cents, 'posting_seq', CAST(:last_seq AS bigint),
+                   'amount_cents', abs(CAST(:audit_delta AS bigint)))
+        FROM moved WHERE moved.id = :audit_account
+        RETURNING id
+    )
+"""
+_APPEND_RESULT = """
+    SELECT (SELECT found FROM clash), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head),
+           moved.id, moved.balance_cents
+    FROM (SELECT 1) AS one LEFT JOIN moved ON true
+"""
+_APPEND = text(_APPEND_CTES + _APPEND_RESULT)
+_APPEND_AUDITED = text(_APPEND_CTES + _AUDIT_CTE + _APPEND_RESULT)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceAudit:
+    """An audit record the posting statement writes itself, with one account's exact balances.
+
+    Written only when the call creates postings, in the same statement (so it costs the chain
+    lock no extra round trip). ``fields`` go into both ``before`` and ``after``; the statement adds
+    ``balance_cents`` to both, and ``posting_seq`` and ``amount_cents`` to ``after``.
+    """
+
+    actor: Actor
+    action: str
+    subject: tuple[str, object]
+    estate_id: int | None
+    account_id: int
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PostingResult:
+    """The stored posting for a request, and whether this call created it (False: a repeat)."""
+
+    posting: StoredPosting
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PostedBatch:
+    """One result per request, in request order, and the new balance of every account moved."""
+
+    results: tuple[PostingResult, ...]
+    balances_after: Mapping[int, int]
+
+    @property
+    def created_count(self) -> int:
+        """How many postings this call added to the ledger."""
+        return sum(1 for result in self.results if result.created)
+
+
+async def post(
+    session: AsyncSession, request: PostingRequest, *, audit: BalanceAudit | None = None
+) -> PostedBatch:
+    """Post one movement, or return the original posting if its key was already used.
+
+    Raises :class:`Conflict` if the key was used for different content, :class:`PeriodClosed` if
+    it is dated in a closed period (the database trigger decides, naming the posting and period),
+    :class:`ValidationFailed` for unknown accounts or currencies.
+    """
+    return await post_many(session, [request], audit=audit)
+
+
+async def post_many(
+    session: AsyncSession, requests: Sequence[PostingRequest], *, audit: BalanceAudit | None = None
+) -> PostedBatch:
+    """Post a batch in the caller's transaction, all or nothing; repeats return their originals.
+
+    Requests repeating a key within the batch with identical content collapse into one posting.
+    A batch of nothing but repeats is answered without taking the chain lock.
+    """
+    if len(requests) > BULK_MAX:
+        raise ValidationFailed(f"batch of {len(requests)} postings: at most {BULK_MAX} per call; split it")
+    if not requests:
+        return PostedBatch((), {})
+    unique = _unique_by_key(requests)
+    await _check_accounts(session, unique.values())
+    stored, fresh = _sort_out(unique, await _existing(session, list(unique)))
+    balances: dict[int, int] = {}
+    if fresh:
+        head = await lock_chain_head(session)
+        appended = await _append(session, _chain(fresh, head), audit)
+        if appended is None:
+            # Another writer committed one of these keys between our check and our lock; under
+            # the lock the check is final.
+            stored, fresh = _sort_out(unique, await _existing(session, list(unique)))
+            appended = await _append(session, _chain(fresh, head), audit) if fresh else ([], {})
+        assert appended is not None, "a key appeared while this transaction held the chain lock"
+        postings, balances = appended
+        stored |= {posting.idempotency_key: PostingResult(posting, created=True) for posting in postings}
+    return PostedBatch(tuple(stored[request.idempotency_key] for request in requests), balances)
+
+
+def _sort_out(
+    unique: Mapping[str, PostingRequest], existing: Mapping[str, StoredPosting]
+) -> tuple[dict[str, PostingResult], list[PostingRequest]]:
+    """Repeats answered by their originals, and the requests still to post (reused keys refused)."""
+    answered: dict[str, PostingResult] = {}
+    fresh: list[PostingRequest] = []
+    for key, request in unique.items():
+        original = existing.get(key)
+        if original is None:
+            fresh.append(request)
+        elif same_content(request, original):
+            answered[key] = PostingResult(original, created=False)
+        else:
+            raise Conflict(_reuse_message(request, original))
+    return answered, fresh
+
+
+def _chain(requests: list[PostingRequest], head: tuple[int, bytes]) -> list[StoredPosting]:
+    """Number and hash the requests onto the chain after ``head`` (its seq and hash)."""
+    now = datetime.now(UTC)
+    head_seq, head_hash = head
+    postings = []
+    for offset, request in enumerate(requests, start=1):
+        posting = _chained(request, head_seq + offset, head_hash, now)
+        head_hash = posting.hash
+        postings.append(posting)
+    return postings
+
+
+def _unique_by_key(requests: Sequence[PostingRequest]) -> dict[str, PostingRequest]:
+    unique: dict[str, PostingRequest] = {}
+    for request in requests:
+        seen = unique.setdefault(request.idempotency_key, request)
+        if seen != request:
+            raise Conflict(
+                f"idempotency key {request.idempotency_key!r} appears twice in one batch with different "
+                "content; give each distinct posting its own key"
+            )
+    return unique
+
+
+async def _check_accounts(session: AsyncSession, batch: Collection[PostingRequest]) -> None:
+    ids = {r.debit_account_id for r in batch} | {r.credit_account_id for r in batch}
+    currencies = await account_currencies(session, ids)
+    for request in batch:
+        for side, account_id in (("debit", request.debit_account_id), ("credit", request.credit_account_id)):
+            currency = currencies.get(account_id)
+            if currency is None:
+                raise ValidationFailed(
+                    f"posting {request.idempotency_key}: {side} account {account_id} does not exist"
+                )
+            if currency != request.currency:
+                raise ValidationFailed(
+                    f"posting {request.idempotency_key}: {side} account {account_id} holds {currency}, "
+                    f"not {request.currency}; convert currency with two postings through a clearing account"
+                )
+
+
+async def _existing(session: AsyncSession, keys: list[str]) -> dict[str, StoredPosting]:
+    rows = await (await session.connection()).execute(_BY_KEYS, {"keys": keys})
+    return {row.idempotency_key: stored_posting(row) for row in rows}
+
+
+def stored_posting(row: Row[Any]) -> StoredPosting:
+    """A :class:`StoredPosting` from a row selected with :data:`POSTING_COLUMNS`."""
+    return StoredPosting(
+        seq=row.seq,
+        idempotency_key=row.idempotency_key,
+        kind=PostingKind(row.kind),
+        debit_account_id=row.debit_account_id,
+        credit_account_id=row.credit_account_id,
+        amount_cents=row.amount_cents,
+        currency=row.currency,
+        effective_at=row.effective_at,
+        posted_at=row.posted_at,
+        memo=row.memo,
+        hash=bytes(row.hash),
+    )
+
+
+def _chained(request: PostingRequest, seq: int, previous_hash: bytes, now: datetime) -> StoredPosting:
+    unhashed = StoredPosting(
+        seq=seq,
+        idempotency_key=request.idempotency_key,
+        kind=request.kind,
+        debit_account_id=request.debit_account_id,
+        credit_account_id=request.credit_account_id,
+        amount_cents=request.amount_cents,
+        currency=request.currency,
+        effective_at=(request.effective_at or now).astimezone(UTC),
+        posted_at=now,
+        memo=request.memo,
+        hash=b"",
+    )
+    return replace(unhashed, hash=chain_hash(previous_hash, unhashed))
+
+
+async def _append(
+    session: AsyncSession, postings: list[StoredPosting], audit: BalanceAudit | None
+) -> tuple[list[StoredPosting], dict[int, int]] | None:
+    """Insert the postings, move the balances, advance the head: one statement, run under the lock.
+
+    The statement first looks for the postings' keys in its own snapshot, taken after the lock was
+    granted; if any is there it writes nothing and this returns ``None``.
+    """
+    deltas: defaultdict[int, int] = defaultdict(int)
+    last_seqs: dict[int, int] = {}
+    for p in postings:
+        deltas[p.debit_account_id] -= p.amount_cents
+        deltas[p.credit_account_id] += p.amount_cents
+        last_seqs[p.debit_account_id] = last_seqs[p.credit_account_id] = p.seq
+    params = {
+        "seq": [p.seq for p in postings],
+        "key": [p.idempotency_key for p in postings],
+        "kind": [str(p.kind) for p in postings],
+        "debit": [p.debit_account_id for p in postings],
+        "credit": [p.credit_account_id for p in postings],
+        "amount": [p.amount_cents for p in postings],
+        "currency": [p.currency for p in postings],
+        "effective_at": [p.effective_at for p in postings],
+        "posted_at": [p.posted_at for p in postings],
+        "memo": [p.memo for p in postings],
+        "hash": [p.hash for p in postings],
+        "account_ids": list(deltas),
+        "deltas": list(deltas.values()),
+        "last_seqs": [last_seqs[account_id] for account_id in deltas],
+        "last_seq": postings[-1].seq,
+        "last_hash": postings[-1].hash,
+    }
+    statement = _APPEND
+    if audit is not None:
+        statement = _APPEND_AUDITED
+        params |= _audit_params(audit, deltas)
+    try:
+        rows = (await (await session.connection()).execute(statement, params)).all()
+    except DBAPIError as error:
+        raise _ledger_error(error) from error
+    if rows[0][0]:
+        return None
+    assert rows[0][1] == len(postings) and rows[0][2] == 1, "append statement did not apply fully"
+    return postings, {row[3]: row[4] for row in rows}
+
+
+def _audit_params(audit: BalanceAudit, deltas: Mapping[int, int]) -> dict[str, Any]:
+    if audit.account_id not in deltas:
+        raise ValueError(f"audit of account {audit.account_id}, which this batch does not move")
+    subject_type, subject_id = audit.subject
+    return {
+        "audit_user_id": audit.actor.user_id,
+        "audit_role": audit.actor.role,
+        "audit_source": audit.actor.source_address,
+        "audit_reason": audit.actor.reason,
+        "audit_action": audit.action,
+        "audit_subject_type": subject_type,
+        "audit_subject_id": str(subject_id),
+        "audit_estate_id": audit.estate_id,
+        "audit_fields": json.dumps(dict(audit.fields)),
+        "audit_delta": deltas[audit.account_id],
+        "audit_account": audit.account_id,
+    }
+
+
+def _ledger_error(error: DBAPIError) -> Exception:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    message = str(getattr(getattr(error.orig, "diag", None), "message_primary", error))
+    if sqlstate == SQLSTATE_PERIOD_CLOSED:
+        return PeriodClosed(f"{message}; post the correction with a date in an open period")
+    if sqlstate == SQLSTATE_APPEND_ONLY:
+        return LedgerIntegrityError(message)
+    return error
+
+
+def _reuse_message(request: PostingRequest, original: StoredPosting) -> str:
+    return (
+        f"idempotency key {request.idempotency_key!r} was already used for posting {original.seq} "
+        f"({original.kind}, {original.amount_cents} cents from account {original.debit_account_id} to "
+        f"{original.credit_account_id}); a retry must repeat the same content, a new posting needs a new key"
+    )

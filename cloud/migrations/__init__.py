@@ -1,0 +1,1 @@
+"""Alembic migrations of the cloud's schema (``quantify-cloud migrate``)."""

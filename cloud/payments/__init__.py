@@ -1,0 +1,1 @@
+"""Money in: an administrator's manual top-up, and the manual EFT workflow (expected, then received)."""

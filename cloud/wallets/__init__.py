@@ -1,0 +1,1 @@
+"""Wallets and pockets: the prepaid money a tenant holds, one ledger account per pocket."""
