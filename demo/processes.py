@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,6 +82,19 @@ class Supervisor:
                     process.kill()
                     process.wait()
         self.children.clear()
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
+    """A readiness probe: something accepts TCP connections on host:port."""
+
+    def probe() -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return probe
 
 
 def http_ok(url: str) -> Callable[[], bool]:
