@@ -50,6 +50,10 @@ def alembic_config(libpq_url: str) -> Config:
 
 
 def upgrade_to_head(libpq_url: str) -> None:
-    """Apply every pending migration; a database already at head is left unchanged."""
-    command.upgrade(alembic_config(libpq_url), "head")
+    """Apply every pending migration; a database already at head is left unchanged.
+
+    ``heads``: contexts developed side by side may each branch from the same revision; every branch
+    is applied (their tables are independent) until a merge revision joins them.
+    """
+    command.upgrade(alembic_config(libpq_url), "heads")
     log.info("database schema is at the latest revision")

@@ -21,10 +21,24 @@ def postgres_processes_in(directory: Path) -> list[str]:
     return [line for line in listing.splitlines() if "postgres" in line and str(directory) in line]
 
 
-def test_demo_starts_the_cloud_on_embedded_postgres_and_stops_everything(tmp_path: Path) -> None:
-    port = free_port()
+def test_demo_starts_the_cloud_and_a_gateway_and_stops_everything(tmp_path: Path) -> None:
+    port, page_port = free_port(), free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "demo", "--duration", "4", "--dir", str(tmp_path), "--cloud-port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "demo",
+            "--duration",
+            "4",
+            "--dir",
+            str(tmp_path),
+            "--cloud-port",
+            str(port),
+            "--page-port",
+            str(page_port),
+            "--modbus-port",
+            str(free_port()),
+        ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -39,6 +53,10 @@ def test_demo_starts_the_cloud_on_embedded_postgres_and_stops_everything(tmp_pat
                 health = json.load(response)
             assert health["status"] == "ok"
             assert health["database"].startswith("PostgreSQL")
+            with urllib.request.urlopen(f"http://127.0.0.1:{page_port}/api/status", timeout=5) as response:
+                gateway = json.load(response)
+            assert gateway["gateway_id"] == "gw-demo-estate"
+            assert len(gateway["meters"]) == 4
     assert demo.wait(timeout=60) == 0, "".join(lines)
     assert any("/schema" in line for line in lines), "the demo prints where the API documents are"
     assert "stopped every process it started" in lines[-1]
