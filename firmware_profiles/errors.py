@@ -49,4 +49,16 @@ class UnsupportedMeasurementError(FirmwareProfileError, LookupError):
 
 
 class DecodeError(FirmwareProfileError, ValueError):
-    """Registers read from a meter that cannot be turned into a value (wrong count, NaN, out of range)."""
+    """Registers or a payload from a meter that cannot be turned into values.
+
+    For registers: a wrong count, NaN, a value out of range. For payloads: the message names the
+    model, the fPort and the byte offset where decoding stopped.
+    """
+
+
+class WrongTransportError(FirmwareProfileError, LookupError):
+    """A Modbus map asked of a meter that sends frames, or a payload codec asked of a Modbus meter."""
+
+
+class InvalidOptionError(FirmwareProfileError, ValueError):
+    """A per-meter decode option that cannot be right (a zero pulse weight, an input that is not there)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import itertools
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from types import MappingProxyType
 
@@ -19,9 +19,11 @@ import msgspec
 from firmware_profiles.errors import ProfileFileError
 from firmware_profiles.modbus.fields import RegisterField, integral_if_whole
 from firmware_profiles.modbus.words import READERS
-from firmware_profiles.profile import Billing, Profile
+from firmware_profiles.payload_loader import compile_payload
+from firmware_profiles.profile import NO_FIELDS, Billing, PayloadCodec, Profile
 from firmware_profiles.schema import (
     BillingSpec,
+    ChannelValue,
     DataType,
     ModbusSpec,
     Parity,
@@ -30,7 +32,7 @@ from firmware_profiles.schema import (
     RegisterTable,
     Transport,
 )
-from firmware_profiles.units import UNIT_FACTORS
+from firmware_profiles.units import UNIT_FACTORS, parse_positive_decimal
 from shared.quantities import BILLING_REGISTER, Measurement, Utility
 
 DATA_PACKAGE = "firmware_profiles.data"
@@ -47,24 +49,29 @@ _CHOICES: dict[str, type[enum.StrEnum]] = {
     "state_table": RegisterTable,
     "type": DataType,
     "measurement": Measurement,
+    "pulses_become": Measurement,
+    "confirmed_by": Measurement,
+    "value": ChannelValue,
 }
 
 
 def parse_profile(text: str, source: str) -> Profile:
     """Validate one profile file's TOML text and compile it; ``source`` names it in errors."""
     spec = _decode(text, source)
-    modbus = _transport_section(spec, source)
-    fields = _compile_fields(spec.model_id, modbus, source)
-    _check_relay(modbus, source)
+    _check_sections(spec, source)
+    if spec.modbus is not None:
+        return _modbus_profile(spec, spec.modbus, source)
+    payload = compile_payload(spec, source)
     return Profile(
         model_id=spec.model_id,
         manufacturer=spec.manufacturer,
         model=spec.model,
         utility=spec.utility,
-        billing=_billing(spec, fields, source),
-        modbus=modbus,
-        fields=MappingProxyType(fields),
+        billing=_payload_billing(spec, payload, source),
+        fields=NO_FIELDS,
         source=source,
+        transport=spec.transport,
+        payload=payload,
     )
 
 
@@ -100,24 +107,43 @@ def _with_hint(path: str, problem: str) -> str:
     return problem
 
 
-def _transport_section(spec: ProfileSpec, source: str) -> ModbusSpec:
-    # Exactly one transport today; LoRaWAN and NB-IoT will each add a branch and a section.
-    assert spec.transport is Transport.MODBUS
-    if spec.modbus is None:
-        raise ProfileFileError(source, "$.modbus", "transport is 'modbus' but the [modbus] table is missing")
-    return spec.modbus
-
-
-def _parse_decimal(text: str, source: str, key_path: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
+def _check_sections(spec: ProfileSpec, source: str) -> None:
+    # Exactly the transport's own section: a [modbus] table in a LoRaWAN file is a mistake that
+    # would otherwise be silently ignored.
+    sections = {
+        Transport.MODBUS: spec.modbus,
+        Transport.LORAWAN: spec.lorawan,
+        Transport.NBIOT: spec.nbiot,
+        Transport.WMBUS: spec.wmbus,
+    }
+    if sections[spec.transport] is None:
         raise ProfileFileError(
-            source, key_path, f'expected a positive decimal string such as "0.01", got {text!r}'
+            source,
+            f"$.{spec.transport}",
+            f"transport is {str(spec.transport)!r} but the [{spec.transport}] table is missing",
         )
-    return value
+    for transport, section in sections.items():
+        if transport is not spec.transport and section is not None:
+            raise ProfileFileError(
+                source,
+                f"$.{transport}",
+                f"a [{transport}] table does not belong in a {spec.transport} profile",
+            )
+
+
+def _modbus_profile(spec: ProfileSpec, modbus: ModbusSpec, source: str) -> Profile:
+    fields = _compile_fields(spec.model_id, modbus, source)
+    _check_relay(modbus, source)
+    return Profile(
+        model_id=spec.model_id,
+        manufacturer=spec.manufacturer,
+        model=spec.model,
+        utility=spec.utility,
+        billing=_billing(spec, fields, source),
+        fields=MappingProxyType(fields),
+        source=source,
+        modbus_spec=modbus,
+    )
 
 
 def _compile_fields(model_id: str, modbus: ModbusSpec, source: str) -> dict[Measurement, RegisterField]:
@@ -156,7 +182,7 @@ def _compile_field(
             f"{path}.type",
             f"a {entry.data_type} needs {width} registers, more than max_registers_per_request",
         )
-    scale = _parse_decimal(entry.scale, source, f"{path}.scale")
+    scale = parse_positive_decimal(entry.scale, source, f"{path}.scale")
     return RegisterField(
         model_id=model_id,
         measurement=entry.measurement,
@@ -202,10 +228,48 @@ def _billing(spec: ProfileSpec, fields: dict[Measurement, RegisterField], source
     if field is None:
         raise ProfileFileError(source, "$.billing.measurement", f"{expected} is not in [[modbus.registers]]")
     resolution = _resolution(spec.billing, field, source)
+    return Billing(
+        measurement=expected,
+        resolution=resolution,
+        declared_maximum=_declared_maximum(spec, resolution, source),
+    )
+
+
+def _payload_billing(spec: ProfileSpec, payload: PayloadCodec, source: str) -> Billing:
+    # A frame has no register type to derive a step from, so the file must state it.
+    expected = BILLING_REGISTER[spec.utility]
+    if spec.billing.measurement != expected:
+        raise ProfileFileError(
+            source,
+            "$.billing.measurement",
+            f"a {spec.utility} meter is billed from {expected}, got {spec.billing.measurement}",
+        )
+    if expected not in payload.measurements:
+        raise ProfileFileError(
+            source,
+            "$.billing.measurement",
+            f"{expected} is not something codec {payload.codec_name!r} yields for this profile "
+            f"(it yields: {', '.join(payload.measurements) or 'nothing billable'})",
+        )
+    if spec.billing.resolution is None:
+        raise ProfileFileError(
+            source,
+            "$.billing.resolution",
+            'a payload has no register type to take a step from; declare it, such as "1"',
+        )
+    resolution = parse_positive_decimal(spec.billing.resolution, source, "$.billing.resolution")
+    return Billing(
+        measurement=expected,
+        resolution=resolution,
+        declared_maximum=_declared_maximum(spec, resolution, source),
+    )
+
+
+def _declared_maximum(spec: ProfileSpec, resolution: Decimal, source: str) -> Decimal | None:
     maximum = spec.billing.declared_maximum
     if maximum is None:
-        return Billing(measurement=expected, resolution=resolution, declared_maximum=None)
-    declared_maximum = _parse_decimal(maximum, source, "$.billing.declared_maximum")
+        return None
+    declared_maximum = parse_positive_decimal(maximum, source, "$.billing.declared_maximum")
     if declared_maximum % resolution != 0:
         raise ProfileFileError(
             source,
@@ -213,7 +277,7 @@ def _billing(spec: ProfileSpec, fields: dict[Measurement, RegisterField], source
             f"expected a whole number of resolution steps ({resolution}), got {maximum!r}; "
             "declare the last value the register shows before 0",
         )
-    return Billing(measurement=expected, resolution=resolution, declared_maximum=declared_maximum)
+    return declared_maximum
 
 
 def _resolution(billing: BillingSpec, field: RegisterField, source: str) -> Decimal:
@@ -227,7 +291,7 @@ def _resolution(billing: BillingSpec, field: RegisterField, source: str) -> Deci
                 f"a float32 register has no fixed step; declare the step of {field.measurement} "
                 'as a decimal string in base units, such as "1"',
             )
-        return _parse_decimal(billing.resolution, source, "$.billing.resolution")
+        return parse_positive_decimal(billing.resolution, source, "$.billing.resolution")
     if billing.resolution is not None:
         raise ProfileFileError(
             source,

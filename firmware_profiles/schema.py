@@ -1,10 +1,10 @@
 """The profile file format: what one TOML file per meter model may say.
 
 msgspec checks types, enums and ranges while decoding; :mod:`firmware_profiles.loader` then checks
-what spans several keys (units against measurements, overlapping registers, the billing register).
-A file names its ``transport``; only ``modbus`` exists today. LoRaWAN and NB-IoT codecs will add
-their own member to :class:`Transport` and their own optional section beside ``modbus``, so files
-written now stay valid.
+what spans several keys (units against measurements, overlapping registers, the billing register,
+a codec against its transport). A file names its ``transport`` and carries that transport's
+section: ``[modbus]`` (a register map), or ``[lorawan]``, ``[nbiot]`` or ``[wmbus]`` (a payload
+codec, and for LoRaWAN the uplink fPorts and the relay's downlink).
 
 Every table refuses keys it does not know, so a typo fails loudly instead of being ignored.
 Numbers that must be exact (``scale``, ``declared_maximum``) are decimal *strings*: a TOML float
@@ -26,12 +26,21 @@ _REGISTER_ADDRESS = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
 _REGISTER_VALUE = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
 _MODEL_ID = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
 _NAME = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+_BYTE = Annotated[int, msgspec.Meta(ge=0, le=0xFF)]
+#: LoRaWAN application ports: 1–223 (0 carries MAC commands, 224–255 are reserved).
+_F_PORT = Annotated[int, msgspec.Meta(ge=1, le=223)]
+#: A downlink payload as hex digits, whole bytes; 242 bytes is LoRaWAN's largest application payload.
+_HEX_BYTES = Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9A-Fa-f]{2})+$", max_length=484)]
 
 
 class Transport(enum.StrEnum):
     """How the gateway talks to the meter."""
 
     MODBUS = "modbus"
+    LORAWAN = "lorawan"
+    NBIOT = "nbiot"
+    #: Wireless M-Bus telegrams, decrypted by the receiver that hands them to the gateway.
+    WMBUS = "wmbus"
 
 
 class RegisterTable(enum.StrEnum):
@@ -127,6 +136,58 @@ class ModbusSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     relay: ModbusRelaySpec | None = None
 
 
+class ChannelValue(enum.StrEnum):
+    """How a channel entry's value is encoded; ``skip`` entries are checked for length only."""
+
+    UINT8 = "uint8"
+    UINT16LE = "uint16le"
+    INT16LE = "int16le"
+    UINT32LE = "uint32le"
+    SKIP = "skip"
+
+
+class ChannelSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One (channel, type) entry of a channel/type payload (Milesight): its size and meaning.
+
+    An entry maps to a ``measurement`` (value × ``scale`` in ``unit``), or reports the state of a
+    relay output named by ``relay_output`` (1 = closed), or is skipped (device information).
+    """
+
+    channel: _BYTE
+    type_id: _BYTE = msgspec.field(name="type")
+    size: Annotated[int, msgspec.Meta(ge=1, le=32)]
+    value: ChannelValue = ChannelValue.SKIP
+    measurement: Measurement | None = None
+    unit: str | None = None
+    scale: str = "1"
+    relay_output: _NAME | None = None
+
+
+class PayloadRelaySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A relay switched by a downlink, and the decoded state that confirms it switched."""
+
+    #: The relay output the meter's supply runs through, as the codec names it ("RO1", "socket").
+    output: _NAME
+    closed_hex: _HEX_BYTES
+    open_hex: _HEX_BYTES
+    #: The measurement a later uplink reports the state in; always ``relay_closed``.
+    confirmed_by: Measurement
+    #: The downlink's fPort (LoRaWAN only).
+    f_port: _F_PORT | None = None
+
+
+class PayloadSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A meter that sends frames: which codec decodes them, and how to switch its relay."""
+
+    codec: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    #: LoRaWAN only: the fPorts the meter sends readings on; any other port is a decode error.
+    f_ports: Annotated[tuple[_F_PORT, ...], msgspec.Meta(max_length=16)] = ()
+    #: For pulse counters: the measurement the pulses become once a meter's pulse weight is known.
+    pulses_become: Measurement | None = None
+    relay: PayloadRelaySpec | None = None
+    channels: Annotated[tuple[ChannelSpec, ...], msgspec.Meta(max_length=64)] = ()
+
+
 class ProfileSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One meter model, as written in its profile file."""
 
@@ -137,3 +198,6 @@ class ProfileSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     transport: Transport
     billing: BillingSpec
     modbus: ModbusSpec | None = None
+    lorawan: PayloadSpec | None = None
+    nbiot: PayloadSpec | None = None
+    wmbus: PayloadSpec | None = None

@@ -8,9 +8,10 @@ voltage register declared in kWh never reaches billing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
+from firmware_profiles.errors import ProfileFileError
 from shared.quantities import Measurement
 
 _ONE = Decimal(1)
@@ -20,7 +21,7 @@ _ENERGY = {"Wh": _ONE, "kWh": _KILO, "MWh": Decimal(1_000_000)}
 _VOLUME = {"L": _ONE, "kL": _KILO, "m3": _KILO}
 _POWER = {"W": _ONE, "kW": _KILO}
 _VOLTAGE = {"V": _ONE}
-_CURRENT = {"A": _ONE}
+_CURRENT = {"A": _ONE, "mA": Decimal("0.001")}
 #: Dimensionless quantities are written with the unit "1", as SI does.
 _DIMENSIONLESS = {"1": _ONE}
 
@@ -32,7 +33,8 @@ _FACTORS: dict[Measurement, dict[str, Decimal]] = {
     Measurement.POWER_W: _POWER,
     Measurement.APPARENT_POWER_VA: {"VA": _ONE, "kVA": _KILO},
     Measurement.REACTIVE_POWER_VAR: {"var": _ONE, "kvar": _KILO},
-    Measurement.POWER_FACTOR: _DIMENSIONLESS,
+    # Milesight sockets report power factor in percent.
+    Measurement.POWER_FACTOR: {"1": _ONE, "%": Decimal("0.01")},
     Measurement.VOLTAGE_V: _VOLTAGE,
     Measurement.VOLTAGE_L1_V: _VOLTAGE,
     Measurement.VOLTAGE_L2_V: _VOLTAGE,
@@ -51,3 +53,16 @@ _FACTORS: dict[Measurement, dict[str, Decimal]] = {
 UNIT_FACTORS: Mapping[Measurement, Mapping[str, Decimal]] = MappingProxyType(
     {measurement: MappingProxyType(units) for measurement, units in _FACTORS.items()}
 )
+
+
+def parse_positive_decimal(text: str, source: str, key_path: str) -> Decimal:
+    """A profile's exact decimal string as a positive ``Decimal``, or a :class:`ProfileFileError`."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise ProfileFileError(
+            source, key_path, f'expected a positive decimal string such as "0.01", got {text!r}'
+        )
+    return value

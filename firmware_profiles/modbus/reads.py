@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from firmware_profiles.errors import DecodeError, UnsupportedMeasurementError
+from firmware_profiles.errors import DecodeError, UnsupportedMeasurementError, WrongTransportError
 from firmware_profiles.modbus.fields import RegisterField
 from firmware_profiles.profile import Profile
 from firmware_profiles.schema import RegisterTable
@@ -40,8 +40,16 @@ def plan_reads(profile: Profile, wanted: Iterable[Measurement] | None = None) ->
     ``max_registers_per_request`` and the unwanted registers skipped between two fields number at
     most ``max_gap_registers`` (0 unless the meter is known to answer reads across unmapped
     registers). ``wanted=None`` means every measurement the profile maps. Asking for a measurement
-    the model does not provide raises :class:`UnsupportedMeasurementError`.
+    the model does not provide raises :class:`UnsupportedMeasurementError`. A meter that sends
+    frames (LoRaWAN, NB-IoT, wM-Bus) has no registers: all of them is no reads, and asking for
+    particular measurements raises :class:`WrongTransportError`.
     """
+    if profile.modbus_spec is None:
+        if wanted is None:
+            return ()
+        raise WrongTransportError(
+            f"{profile.model_id} is a {profile.transport} meter; it has no registers to read"
+        )
     fields = _wanted_fields(profile, wanted)
     reads: list[PlannedRead] = []
     for table in RegisterTable:

@@ -98,6 +98,14 @@ class AlarmKind(enum.StrEnum):
     """The register jumped further than the supply could deliver, or left its declared range."""
     STALE_READING = "stale_reading"
     """The meter reported a reading time at or before the previous one."""
+    BURST = "burst"
+    """A water meter reports a burst: flow far above normal, a pipe may have failed."""
+    DRY = "dry"
+    """A water meter reports an empty pipe: it cannot measure."""
+    METER_FAULT = "meter_fault"
+    """The meter reports a hardware fault of its own."""
+    FROST = "frost"
+    """A water meter reports a temperature that risks freezing."""
 
 
 class EntryBody(

@@ -32,10 +32,16 @@ BAD_FILES = [
         ["'gas'", "expected one of: electricity, water"],
     ),
     (
-        "future transport",
-        edited('"modbus"', '"lorawan"'),
+        "unknown transport",
+        edited('"modbus"', '"zigbee"'),
         "$.transport",
-        ["'lorawan'", "expected one of: modbus"],
+        ["'zigbee'", "expected one of: modbus, lorawan, nbiot, wmbus"],
+    ),
+    (
+        "lorawan transport with a modbus table",
+        edited('"modbus"', '"lorawan"'),
+        "$.lorawan",
+        ["[lorawan] table is missing"],
     ),
     ("no modbus table", VALID_PROFILE.split("[modbus]")[0], "$.modbus", ["[modbus] table is missing"]),
     (
