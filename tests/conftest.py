@@ -36,9 +36,13 @@ def _need(resolve: object, service: str) -> object:
         pytest.skip(f"{service} unavailable: {error}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run (Debian's, driven by Playwright)."""
+    """One headless Chromium per test module (Debian's, driven by Playwright's sync API).
+
+    Module scope, not session: while Playwright's sync API is active it keeps an event loop running
+    on the main thread, and every asyncio test after it would fail; it must stop with its module.
+    """
     yield from chromium_browser()
 
 
