@@ -154,12 +154,28 @@ class Journal:
             self._failed = error
             failure = StoreError(f"journal commit failed: {error}")
             for txn in batch:
-                txn.future.set_exception(failure)
+                _settle(txn.future, exception=failure)
             return
         self.groups_committed += 1
         self.transactions_committed += len(batch)
         for txn in batch:
-            txn.future.set_result(txn.entries)
+            _settle(txn.future, result=txn.entries)
+
+
+def _settle(
+    future: Future[list[Entry]], *, result: list[Entry] | None = None, exception: BaseException | None = None
+) -> None:
+    """Report a commit's outcome to whoever still waits for it.
+
+    A caller that stopped waiting (its task was cancelled at shutdown) has cancelled the future;
+    the commit happened all the same, and the writer thread must not die telling nobody about it.
+    """
+    if future.cancelled():
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(result if result is not None else [])
 
 
 def load_head(db: sqlite_utils.Database) -> ChainHead:

@@ -171,3 +171,19 @@ async def test_journal_verify_names_the_first_tampered_entry(
     out = capsys.readouterr().out
     assert '"ok":false' in out
     assert '"seq":3' in out
+
+
+async def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store_path: Path) -> None:
+    """A task cancelled while awaiting its commit (at shutdown) leaves the writer working."""
+    db = open_database(store_path)
+    journal = Journal(db, max_wait_ms=50)
+    with journal.transaction(T0) as txn:
+        txn.append(reading("m1", 1, T0))
+    waiter = asyncio.ensure_future(txn.committed())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with journal.transaction(T0) as later:
+        later.append(reading("m1", 2, T0))
+    assert [e.seq for e in await asyncio.wait_for(later.committed(), 5)] == [2]
+    journal.close()
+    assert journal_length(db) == 2
