@@ -17,6 +17,7 @@ from cloud.audit.actor import Actor
 from cloud.audit.services import record
 from cloud.errors import Conflict, NotFound, ValidationFailed
 from cloud.estates.scope import Scope
+from cloud.gateways.push import pocket_balance_changed
 from cloud.ledger.accounts import bank_account, clearing_account, ensure_account
 from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting
 from cloud.ledger.posting import BalanceAudit, post
@@ -179,6 +180,9 @@ async def _post_money_in(
         actor, action, subject, pocket.estate_id, pocket.account_id, fields={"pocket_id": pocket.pocket_id}
     )
     result = (await post(session, request, audit=audit)).results[0]
+    if result.created:
+        # Commits with the posting; the gateways enforcing this wallet wake at that commit.
+        await pocket_balance_changed(session, pocket.pocket_id)
     return MoneyIn(posting=result.posting, created=result.created, pocket_id=pocket.pocket_id)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.audit.actor import Actor
 from cloud.errors import ValidationFailed
 from cloud.estates.scope import Scope
+from cloud.gateways.push import pocket_balance_changed
 from cloud.ledger.accounts import ensure_account, suspense_account
 from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting
 from cloud.ledger.posting import BalanceAudit, post
@@ -65,4 +66,6 @@ async def adjust_pocket(
         {"pocket_id": pocket_id},
     )
     result = (await post(session, request, audit=audit)).results[0]
+    if result.created:
+        await pocket_balance_changed(session, pocket_id)  # the gateways apply it at once
     return Adjustment(posting=result.posting, created=result.created, pocket_id=pocket_id)

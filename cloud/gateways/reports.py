@@ -1,0 +1,46 @@
+"""What admins read about gateways: alarms (the gateway's and the cloud's) and re-rating findings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.estates.metering import get_gateway
+from cloud.estates.scope import Scope
+from cloud.gateways.models import ChargeDiscrepancy, GatewayAlarm
+
+#: Most rows one call returns; callers page with ``after_id`` / ``after_seq``.
+PAGE_MAX = 1_000
+
+
+async def list_alarms(
+    session: AsyncSession,
+    scope: Scope,
+    gateway_id: int,
+    *,
+    origin: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> Sequence[GatewayAlarm]:
+    """A gateway's alarms, oldest first; ``origin`` is ``gateway`` or ``cloud`` to filter."""
+    await get_gateway(session, scope, gateway_id)
+    query = select(GatewayAlarm).where(GatewayAlarm.gateway_id == gateway_id, GatewayAlarm.id > after_id)
+    if origin is not None:
+        query = query.where(GatewayAlarm.origin == origin)
+    return (await session.scalars(query.order_by(GatewayAlarm.id).limit(min(limit, PAGE_MAX)))).all()
+
+
+async def list_discrepancies(
+    session: AsyncSession, scope: Scope, gateway_id: int, *, after_seq: int = 0, limit: int = 100
+) -> Sequence[ChargeDiscrepancy]:
+    """Charges of a gateway the cloud re-rated to different cents (or could not re-rate), by seq."""
+    await get_gateway(session, scope, gateway_id)
+    query = (
+        select(ChargeDiscrepancy)
+        .where(ChargeDiscrepancy.gateway_id == gateway_id, ChargeDiscrepancy.seq > after_seq)
+        .order_by(ChargeDiscrepancy.seq)
+        .limit(min(limit, PAGE_MAX))
+    )
+    return (await session.scalars(query)).all()
