@@ -29,6 +29,8 @@ MODEL_MODULES = (
     "cloud.ledger.models",
     "cloud.payments.models",
     "cloud.audit.models",
+    "cloud.gateways.models",
+    "cloud.d0010.models",
 )
 
 

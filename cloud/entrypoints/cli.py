@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "cloud.workers.cli",
     "cloud.ledger.cli",
     "cloud.tariffs.cli",
+    "cloud.gateways.cli",
+    "cloud.d0010.cli",
 )
 
 
