@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "cloud.audit.models",
     "cloud.gateways.models",
     "cloud.d0010.models",
+    "cloud.auth.models",
 )
 
 

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "cloud.tariffs.cli",
     "cloud.gateways.cli",
     "cloud.d0010.cli",
+    "cloud.seed_cli",
 )
 
 

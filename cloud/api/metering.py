@@ -1,0 +1,210 @@
+"""Gateways, meters and tariff versions of an estate (records only: enrolment and sync are the
+gateway sync API's)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+from sqlalchemy import select
+
+from cloud.api.estates import PathId
+from cloud.api.schemas import (
+    GatewayCreate,
+    GatewayOut,
+    GatewayUpdate,
+    MeterCreate,
+    MeterOut,
+    TariffUpload,
+    TariffVersionOut,
+)
+from cloud.auth.dependencies import Caller, DbSession, audit_reason
+from cloud.auth.permissions import Kind, Permission
+from cloud.errors import NotFound
+from cloud.estates import metering
+from cloud.estates.metering_models import Gateway, Meter, Tariff, TariffVersion
+from cloud.estates.services import get_estate
+from shared.quantities import Utility
+
+
+class GatewayController(Controller):
+    """Gateway records."""
+
+    path = "/api/v1"
+    tags = ("metering",)
+
+    @get("/estates/{estate_id:int}/gateways", summary="List an estate's gateways")
+    async def list_gateways(self, db: DbSession, principal: Caller, estate_id: PathId) -> list[GatewayOut]:
+        """The estate's gateways by name."""
+        principal.require_kind(Kind.GATEWAY, f"estate {estate_id}")
+        await get_estate(db, principal.scope, estate_id)
+        query = select(Gateway).where(Gateway.estate_id == estate_id).order_by(Gateway.name)
+        return [gateway_out(g) for g in await db.scalars(query)]
+
+    @post("/estates/{estate_id:int}/gateways", summary="Register a gateway")
+    async def register_gateway(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        estate_id: PathId,
+        data: JSONBody[GatewayCreate],
+    ) -> GatewayOut:
+        """A gateway record pending enrolment; names are unique within the estate."""
+        principal.require_kind(Kind.GATEWAY, f"estate {estate_id}")
+        await get_estate(db, principal.scope, estate_id)
+        principal.require(Permission.METERING_WRITE)
+        gateway = await metering.register_gateway(
+            db, principal.scope, principal.actor(audit_reason(request)), estate_id, name=data.name
+        )
+        await db.refresh(gateway)
+        return gateway_out(gateway)
+
+    @get("/gateways/{gateway_id:int}", summary="Get a gateway")
+    async def get_gateway(self, db: DbSession, principal: Caller, gateway_id: PathId) -> GatewayOut:
+        """One gateway."""
+        principal.require_kind(Kind.GATEWAY, f"gateway {gateway_id}")
+        return gateway_out(await metering.get_gateway(db, principal.scope, gateway_id))
+
+    @patch("/gateways/{gateway_id:int}", summary="Activate or retire a gateway")
+    async def update_gateway(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        gateway_id: PathId,
+        data: JSONBody[GatewayUpdate],
+    ) -> GatewayOut:
+        """Set the gateway's status; the change is audited."""
+        principal.require_kind(Kind.GATEWAY, f"gateway {gateway_id}")
+        await metering.get_gateway(db, principal.scope, gateway_id)
+        principal.require(Permission.METERING_WRITE)
+        gateway = await metering.set_gateway_status(
+            db, principal.scope, principal.actor(audit_reason(request)), gateway_id, data.status
+        )
+        return gateway_out(gateway)
+
+
+class MeterController(Controller):
+    """Meter records."""
+
+    path = "/api/v1"
+    tags = ("metering",)
+
+    @get("/estates/{estate_id:int}/meters", summary="List an estate's meters")
+    async def list_meters(self, db: DbSession, principal: Caller, estate_id: PathId) -> list[MeterOut]:
+        """The estate's meters by id (owners and tenants: their own units' meters)."""
+        principal.require_kind(Kind.METER, f"estate {estate_id}")
+        meters = await metering.list_meters(db, principal.scope, estate_id)
+        return [meter_out(m) for m in meters if _meter_visible(principal, m)]
+
+    @post("/estates/{estate_id:int}/meters", summary="Add a meter")
+    async def add_meter(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        estate_id: PathId,
+        data: JSONBody[MeterCreate],
+    ) -> MeterOut:
+        """A meter; (firmware profile, serial) is unique across the platform."""
+        principal.require_kind(Kind.METER, f"estate {estate_id}")
+        await get_estate(db, principal.scope, estate_id)
+        principal.require(Permission.METERING_WRITE)
+        meter = await metering.add_meter(
+            db,
+            principal.scope,
+            principal.actor(audit_reason(request)),
+            estate_id,
+            utility=data.utility,
+            serial=data.serial,
+            firmware_profile_id=data.firmware_profile_id,
+            role=data.role,
+            unit_id=data.unit_id,
+            gateway_id=data.gateway_id,
+        )
+        return meter_out(meter)
+
+    @get("/meters/{meter_id:int}", summary="Get a meter")
+    async def get_meter(self, db: DbSession, principal: Caller, meter_id: PathId) -> MeterOut:
+        """One meter."""
+        principal.require_kind(Kind.METER, f"meter {meter_id}")
+        meter = await db.get(Meter, meter_id)
+        if (
+            meter is None
+            or not principal.scope.allows_estate(meter.estate_id)
+            or not _meter_visible(principal, meter)
+        ):
+            raise NotFound(f"meter {meter_id} not found")
+        return meter_out(meter)
+
+
+class TariffController(Controller):
+    """Tariff versions: TOML text, effective-dated, never edited (a correction is a later version)."""
+
+    path = "/api/v1/estates/{estate_id:int}/tariffs"
+    tags = ("metering",)
+
+    @post(summary="Upload a tariff version")
+    async def upload(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        estate_id: PathId,
+        data: JSONBody[TariffUpload],
+    ) -> TariffVersionOut:
+        """Parsed and checked first; uploading the same text again returns the stored version."""
+        principal.require_kind(Kind.TARIFF, f"estate {estate_id}")
+        await get_estate(db, principal.scope, estate_id)
+        principal.require(Permission.TARIFFS_WRITE)
+        version = await metering.add_tariff_version(
+            db, principal.scope, principal.actor(audit_reason(request)), estate_id, data.toml
+        )
+        await db.refresh(version)
+        tariff = await db.get(Tariff, version.tariff_id)
+        assert tariff is not None, "a version's tariff exists (foreign key)"
+        return version_out(version, tariff.utility)
+
+    @get("/{utility:str}", summary="List a utility's tariff versions")
+    async def list_versions(
+        self, db: DbSession, principal: Caller, estate_id: PathId, utility: FromPath[Utility]
+    ) -> list[TariffVersionOut]:
+        """Every version of the estate's tariff for ``utility``, oldest first."""
+        principal.require_kind(Kind.TARIFF, f"estate {estate_id}")
+        await get_estate(db, principal.scope, estate_id)
+        versions = await metering.tariff_versions(db, principal.scope, estate_id, utility)
+        return [version_out(v, utility.value) for v in versions]
+
+
+def _meter_visible(principal: Caller, meter: Meter) -> bool:
+    # Bulk and common-property meters belong to the estate as a whole: estate staff see them.
+    if meter.unit_id is None:
+        return principal.unit_ids is None
+    return principal.allows_unit(meter.estate_id, meter.unit_id)
+
+
+def gateway_out(gateway: Gateway) -> GatewayOut:
+    """The response body of a gateway."""
+    return GatewayOut(gateway.id, gateway.estate_id, gateway.name, gateway.status, gateway.created_at)
+
+
+def meter_out(meter: Meter) -> MeterOut:
+    """The response body of a meter."""
+    return MeterOut(
+        meter.id,
+        meter.estate_id,
+        meter.unit_id,
+        meter.gateway_id,
+        meter.utility,
+        meter.serial,
+        meter.firmware_profile_id,
+        meter.role,
+    )
+
+
+def version_out(version: TariffVersion, utility: str) -> TariffVersionOut:
+    """The response body of a tariff version."""
+    return TariffVersionOut(
+        version.id, utility, version.name, version.effective_from, version.toml_text, version.created_at
+    )

@@ -1,0 +1,169 @@
+"""``/api/v1/persons``, ownerships and tenancies: who owns and who rents each unit."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+from sqlalchemy import select
+
+from cloud.api.estates import PathId, visible_unit
+from cloud.api.schemas import PersonCreate, PersonOut, SpanCreate, SpanOut, TenancyEnd
+from cloud.auth.dependencies import Caller, DbSession, audit_reason
+from cloud.auth.permissions import Kind, Permission
+from cloud.errors import NotFound
+from cloud.estates import people
+from cloud.estates.models import Ownership, Person, Tenancy
+from cloud.estates.services import get_unit
+
+
+class PersonController(Controller):
+    """People: owners, tenants and family members."""
+
+    path = "/api/v1/persons"
+    tags = ("people",)
+
+    @post(summary="Add a person")
+    async def add_person(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        data: JSONBody[PersonCreate],
+    ) -> PersonOut:
+        """A person record; they become visible to an estate once they own or rent a unit in it."""
+        principal.require(Permission.PEOPLE_WRITE)
+        person = await people.add_person(
+            db,
+            principal.actor(audit_reason(request)),
+            full_name=data.full_name,
+            email=data.email,
+            phone=data.phone,
+        )
+        return person_out(person)
+
+    @get("/{person_id:int}", summary="Get a person")
+    async def get_person(self, db: DbSession, principal: Caller, person_id: PathId) -> PersonOut:
+        """A person who owns or rents in your estates (owners and tenants: only themselves)."""
+        principal.require_kind(Kind.PERSON, f"person {person_id}")
+        if not principal.allows_person(person_id):
+            raise NotFound(f"person {person_id} not found")
+        return person_out(await people.get_person(db, principal.scope, person_id))
+
+
+class OccupationController(Controller):
+    """Ownerships and tenancies of units."""
+
+    path = "/api/v1"
+    tags = ("people",)
+
+    @get("/units/{unit_id:int}/ownerships", summary="List a unit's ownerships")
+    async def list_ownerships(self, db: DbSession, principal: Caller, unit_id: PathId) -> list[SpanOut]:
+        """Who owns or owned the unit, oldest first."""
+        principal.require_kind(Kind.OWNERSHIP, f"unit {unit_id}")
+        await visible_unit(db, principal, unit_id)
+        query = (
+            select(Ownership).where(Ownership.unit_id == unit_id).order_by(Ownership.starts_on, Ownership.id)
+        )
+        return [span_out(o) for o in await db.scalars(query)]
+
+    @post("/units/{unit_id:int}/ownerships", summary="Record an ownership")
+    async def add_ownership(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        unit_id: PathId,
+        data: JSONBody[SpanCreate],
+    ) -> SpanOut:
+        """A person owns (or co-owns) the unit from ``starts_on``."""
+        principal.require_kind(Kind.OWNERSHIP, f"unit {unit_id}")
+        await visible_unit(db, principal, unit_id)
+        principal.require(Permission.PEOPLE_WRITE)
+        ownership = await people.record_ownership(
+            db,
+            principal.scope,
+            principal.actor(audit_reason(request)),
+            unit_id,
+            data.person_id,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+        )
+        return span_out(ownership)
+
+    @get("/units/{unit_id:int}/tenancies", summary="List a unit's tenancies")
+    async def list_tenancies(self, db: DbSession, principal: Caller, unit_id: PathId) -> list[SpanOut]:
+        """Who rents or rented the unit, oldest first."""
+        principal.require_kind(Kind.TENANCY, f"unit {unit_id}")
+        await visible_unit(db, principal, unit_id)
+        return [span_out(t) for t in await people.tenancies_of_unit(db, principal.scope, unit_id)]
+
+    @post("/units/{unit_id:int}/tenancies", summary="Start a tenancy")
+    async def start_tenancy(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        unit_id: PathId,
+        data: JSONBody[SpanCreate],
+    ) -> SpanOut:
+        """A person rents the unit from ``starts_on``; a unit has at most one tenancy on any day."""
+        principal.require_kind(Kind.TENANCY, f"unit {unit_id}")
+        await visible_unit(db, principal, unit_id)
+        principal.require(Permission.PEOPLE_WRITE)
+        tenancy = await people.start_tenancy(
+            db,
+            principal.scope,
+            principal.actor(audit_reason(request)),
+            unit_id,
+            data.person_id,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+        )
+        return span_out(tenancy)
+
+    @get("/tenancies/{tenancy_id:int}", summary="Get a tenancy")
+    async def get_tenancy(self, db: DbSession, principal: Caller, tenancy_id: PathId) -> SpanOut:
+        """One tenancy."""
+        return span_out(await visible_tenancy(db, principal, tenancy_id))
+
+    @post("/tenancies/{tenancy_id:int}/end", summary="End a tenancy", status_code=200)
+    async def end_tenancy(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        tenancy_id: PathId,
+        data: JSONBody[TenancyEnd],
+    ) -> SpanOut:
+        """The tenancy ends on ``ends_on`` (exclusive); close the wallet separately at move-out."""
+        await visible_tenancy(db, principal, tenancy_id)
+        principal.require(Permission.PEOPLE_WRITE)
+        tenancy = await people.end_tenancy(
+            db, principal.scope, principal.actor(audit_reason(request)), tenancy_id, ends_on=data.ends_on
+        )
+        return span_out(tenancy)
+
+
+async def visible_tenancy(db: DbSession, principal: Caller, tenancy_id: int) -> Tenancy:
+    """A tenancy of a unit the caller sees, else 404."""
+    principal.require_kind(Kind.TENANCY, f"tenancy {tenancy_id}")
+    tenancy = await db.get(Tenancy, tenancy_id)
+    if tenancy is None:
+        raise NotFound(f"tenancy {tenancy_id} not found")
+    try:
+        unit = await get_unit(db, principal.scope, tenancy.unit_id)
+    except NotFound:
+        raise NotFound(f"tenancy {tenancy_id} not found") from None
+    principal.require_unit(unit.estate_id, unit.id, f"tenancy {tenancy_id}")
+    return tenancy
+
+
+def person_out(person: Person) -> PersonOut:
+    """The response body of a person."""
+    return PersonOut(person.id, person.full_name, person.email, person.phone)
+
+
+def span_out(span: Ownership | Tenancy) -> SpanOut:
+    """The response body of an ownership or tenancy."""
+    return SpanOut(span.id, span.unit_id, span.person_id, span.starts_on, span.ends_on)

@@ -1,0 +1,238 @@
+"""The demo estate: a dozen units, tenants with wallets and credit, meters, tariffs and two logins.
+
+Every step looks for what it would create first, so seeding twice changes nothing (the second run
+finds everything and returns the same ids). The passwords are fixed because the demo prints them;
+a real estate is set up through the API by its managing agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from cloud.audit.actor import Actor
+from cloud.auth.models import Role, User, UserEstate
+from cloud.auth.passwords import hash_password
+from cloud.database.session import transaction
+from cloud.estates import metering, people, services
+from cloud.estates.metering_models import Gateway, Meter, MeterRole
+from cloud.estates.models import Estate, Occupancy, Person, Tenancy, Unit, WalletMode
+from cloud.estates.scope import Scope
+from cloud.payments.services import manual_top_up
+from cloud.wallets.models import Wallet
+from cloud.wallets.services import get_wallet, open_wallet
+from shared.quantities import Utility
+
+ESTATE_NAME = "Protea Gardens (demo)"
+UNIT_COUNT = 12
+OCCUPIED_COUNT = 10
+OPENING_CREDIT_CENTS = 20_000
+TENANCY_START = date(2026, 7, 1)
+TARIFF_FILES = ("flat.toml", "water_blocks.toml")
+#: Each unit's meters: electricity on a DDS238-2 (its relay disconnects), water on a MULTICAL 21.
+UNIT_METERS = (
+    (Utility.ELECTRICITY, "E", "hiking-dds238-2"),
+    (Utility.WATER, "W", "kamstrup-multical-21"),
+)
+ADMIN_EMAIL = "admin@demo.quantify.example"
+ADMIN_PASSWORD = "protea-admin-demo"  # noqa: S105  -- a published demo login, printed by the demo
+TENANT_PASSWORD = "protea-tenant-demo"  # noqa: S105  -- likewise
+OWNER_EMAIL = "owner@demo.quantify.example"
+OWNER_PASSWORD = "protea-owner-demo"  # noqa: S105  -- likewise
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "tariffs"
+SEEDER = Actor.system("seed the demo estate", source="quantify-cloud seed-demo")
+ALL = Scope.everything()
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    """A login the demo prints."""
+
+    email: str
+    password: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEstate:
+    """What the seed made (or found): ids and the logins to print."""
+
+    estate_id: int
+    unit_ids: tuple[int, ...]
+    wallet_ids: tuple[int, ...]
+    gateway_id: int
+    logins: tuple[DemoLogin, ...]
+
+
+def tenant_email(number: int) -> str:
+    """The demo tenant of unit ``number``'s email address."""
+    return f"tenant{number:02d}@demo.quantify.example"
+
+
+async def seed_demo(engine: AsyncEngine, examples: Path = EXAMPLES) -> DemoEstate:
+    """Create the demo estate, or find it as an earlier run left it; one transaction."""
+    async with transaction(engine) as session:
+        estate = await _estate(session)
+        gateway = await _gateway(session, estate.id)
+        for name in TARIFF_FILES:
+            path = examples / name
+            await metering.add_tariff_version(
+                session, ALL, SEEDER, estate.id, path.read_text(), source=str(path)
+            )
+        await _meter(
+            session,
+            estate.id,
+            unit_id=None,
+            gateway_id=gateway.id,
+            utility=Utility.ELECTRICITY,
+            serial="BULK-01",
+            profile="eastron-sdm630",
+        )
+        owner = await _person(session, "Demo Owner", OWNER_EMAIL)
+        units, wallets = [], []
+        for number in range(1, UNIT_COUNT + 1):
+            unit = await _unit(session, estate.id, number, owner.id)
+            units.append(unit.id)
+            for utility, prefix, profile in UNIT_METERS:
+                await _meter(
+                    session,
+                    estate.id,
+                    unit_id=unit.id,
+                    gateway_id=gateway.id,
+                    utility=utility,
+                    serial=f"{prefix}{number:04d}",
+                    profile=profile,
+                )
+            if number <= OCCUPIED_COUNT:
+                wallets.append(await _tenant(session, unit, number))
+        await ensure_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.MANAGING_AGENT, estate_id=estate.id)
+        await ensure_user(session, OWNER_EMAIL, OWNER_PASSWORD, Role.OWNER, person_id=owner.id)
+    logins = (
+        DemoLogin(ADMIN_EMAIL, ADMIN_PASSWORD, Role.MANAGING_AGENT.value),
+        DemoLogin(tenant_email(1), TENANT_PASSWORD, Role.TENANT.value),
+        DemoLogin(OWNER_EMAIL, OWNER_PASSWORD, Role.OWNER.value),
+    )
+    return DemoEstate(estate.id, tuple(units), tuple(wallets), gateway.id, logins)
+
+
+async def _estate(session: AsyncSession) -> Estate:
+    found = await session.scalar(select(Estate).where(Estate.name == ESTATE_NAME))
+    if found is not None:
+        return found
+    return await services.create_estate(
+        session,
+        SEEDER,
+        name=ESTATE_NAME,
+        time_zone="Africa/Johannesburg",
+        wallet_mode=WalletMode.PER_UTILITY,
+        utilities=[Utility.ELECTRICITY, Utility.WATER],
+    )
+
+
+async def _gateway(session: AsyncSession, estate_id: int) -> Gateway:
+    found = await session.scalar(select(Gateway).where(Gateway.estate_id == estate_id))
+    if found is not None:
+        return found
+    return await metering.register_gateway(session, ALL, SEEDER, estate_id, name="gw-demo-estate")
+
+
+async def _unit(session: AsyncSession, estate_id: int, number: int, owner_id: int) -> Unit:
+    label = f"Unit {number}"
+    unit = await session.scalar(select(Unit).where(Unit.estate_id == estate_id, Unit.label == label))
+    if unit is None:
+        occupancy = Occupancy.OCCUPIED if number <= OCCUPIED_COUNT else Occupancy.VACANT
+        unit = await services.add_unit(session, ALL, SEEDER, estate_id, label=label, occupancy=occupancy)
+        # The demo owner owns the first three units: a small portfolio to look at.
+        if number <= 3:
+            await people.record_ownership(session, ALL, SEEDER, unit.id, owner_id, starts_on=TENANCY_START)
+    return unit
+
+
+async def _meter(
+    session: AsyncSession,
+    estate_id: int,
+    *,
+    unit_id: int | None,
+    gateway_id: int,
+    utility: Utility,
+    serial: str,
+    profile: str,
+) -> None:
+    taken = await session.scalar(
+        select(Meter.id).where(Meter.firmware_profile_id == profile, Meter.serial == serial)
+    )
+    if taken is None:
+        role = MeterRole.UNIT if unit_id is not None else MeterRole.BULK
+        await metering.add_meter(
+            session,
+            ALL,
+            SEEDER,
+            estate_id,
+            utility=utility,
+            serial=serial,
+            firmware_profile_id=profile,
+            role=role,
+            unit_id=unit_id,
+            gateway_id=gateway_id,
+        )
+
+
+async def _person(session: AsyncSession, full_name: str, email: str) -> Person:
+    found = await session.scalar(select(Person).where(Person.email == email))
+    return found or await people.add_person(session, SEEDER, full_name=full_name, email=email)
+
+
+async def _tenant(session: AsyncSession, unit: Unit, number: int) -> int:
+    """The unit's tenant, tenancy, wallet (with opening credit) and login; returns the wallet id."""
+    person = await _person(session, f"Demo Tenant {number}", tenant_email(number))
+    tenancy = await session.scalar(
+        select(Tenancy).where(Tenancy.unit_id == unit.id, Tenancy.person_id == person.id)
+    )
+    if tenancy is None:
+        tenancy = await people.start_tenancy(
+            session, ALL, SEEDER, unit.id, person.id, starts_on=TENANCY_START
+        )
+    wallet_id = await session.scalar(
+        select(Wallet.id).where(Wallet.unit_id == unit.id, Wallet.closed_at.is_(None))
+    )
+    if wallet_id is None:
+        view = await open_wallet(
+            session, ALL, SEEDER, unit.id, holder_person_id=person.id, tenancy_id=tenancy.id
+        )
+        wallet_id = view.id
+    # The ledger's idempotency key makes the opening credit happen once, however often we seed.
+    for pocket in (await get_wallet(session, ALL, wallet_id)).pockets:
+        await manual_top_up(
+            session,
+            ALL,
+            SEEDER,
+            pocket.pocket_id,
+            amount_cents=OPENING_CREDIT_CENTS,
+            idempotency_key=f"seed:wallet:{wallet_id}:{pocket.name.value}",
+        )
+    await ensure_user(session, tenant_email(number), TENANT_PASSWORD, Role.TENANT, person_id=person.id)
+    return wallet_id
+
+
+async def ensure_user(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    role: Role,
+    *,
+    person_id: int | None = None,
+    estate_id: int | None = None,
+) -> None:
+    """Create a user unless one with this email exists (also how an operator bootstraps a super admin)."""
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        return
+    user = User(email=email, password_hash=hash_password(password), role=role.value, person_id=person_id)
+    session.add(user)
+    await session.flush()
+    if estate_id is not None:
+        session.add(UserEstate(user_id=user.id, estate_id=estate_id))
+        await session.flush()
