@@ -41,11 +41,31 @@ def start_cloud(supervisor: Supervisor, demo_dir: Path, port: int) -> str:
     base_url = f"http://127.0.0.1:{port}"
     supervisor.start(
         "cloud",
-        [sys.executable, "-m", "cloud.entrypoints.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cloud.entrypoints.cli", "serve", "--port", str(port), "--seed-demo"],
         env={"QUANTIFY_DATA_DIR": str(demo_dir / "cloud")},
     )
     supervisor.wait_until("cloud", http_ok(f"{base_url}/health"), timeout_s=120)
     return base_url
+
+
+def print_logins() -> None:
+    """The seeded estate's logins (published demo passwords), for curl or the API documents."""
+    from cloud.seed import (
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        OWNER_EMAIL,
+        OWNER_PASSWORD,
+        TENANT_PASSWORD,
+        tenant_email,
+    )
+
+    print("demo: logins (POST /api/v1/auth/login with email and password):", flush=True)
+    for role, email, password in (
+        ("managing agent", ADMIN_EMAIL, ADMIN_PASSWORD),
+        ("tenant, unit 1", tenant_email(1), TENANT_PASSWORD),
+        ("owner", OWNER_EMAIL, OWNER_PASSWORD),
+    ):
+        print(f"demo:   {role:<15} {email} / {password}", flush=True)
 
 
 def start_gateway(supervisor: Supervisor, demo_dir: Path, modbus_port: int, page_port: int) -> str:
@@ -82,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         cloud_url = start_cloud(supervisor, args.dir, args.cloud_port)
         print(f"demo: cloud API      {cloud_url}/health", flush=True)
         print(f"demo: API documents  {cloud_url}/schema", flush=True)
+        print_logins()
         print("demo: starting simulated meters and a gateway agent...", flush=True)
         page_url = start_gateway(supervisor, args.dir, args.modbus_port, args.page_port)
         print(f"demo: gateway page   {page_url}/  (JSON: {page_url}/api/status)", flush=True)

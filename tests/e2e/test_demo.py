@@ -16,6 +16,23 @@ from tests.support.services import free_port
 pytestmark = pytest.mark.slow
 
 
+def assert_demo_login_works(port: int) -> None:
+    """The managing agent's printed login opens the seeded estate through the API."""
+    from cloud.seed import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/login",
+        data=json.dumps({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+    listing = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/estates", headers={"Cookie": cookie})
+    with urllib.request.urlopen(listing, timeout=5) as response:
+        estates = json.load(response)
+    assert [estate["name"] for estate in estates] == ["Protea Gardens (demo)"]
+
+
 def postgres_processes_in(directory: Path) -> list[str]:
     listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     return [line for line in listing.splitlines() if "postgres" in line and str(directory) in line]
@@ -56,6 +73,7 @@ def test_demo_starts_the_cloud_and_a_gateway_and_stops_everything(tmp_path: Path
             with urllib.request.urlopen(f"http://127.0.0.1:{page_port}/api/status", timeout=5) as response:
                 gateway = json.load(response)
             assert gateway["gateway_id"] == "gw-demo-estate"
+            assert_demo_login_works(port)
             assert len(gateway["meters"]) == 4
     assert demo.wait(timeout=60) == 0, "".join(lines)
     assert any("/schema" in line for line in lines), "the demo prints where the API documents are"
