@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.exc import DBAPIError
 
+from cloud.api.d0010 import D0010Controller
 from cloud.api.errors import application_error_handler, database_error_handler
 from cloud.api.estates import EstateController, UnitController
 from cloud.api.metering import GatewayController, MeterController, TariffController
@@ -50,6 +51,7 @@ API_ROUTERS: tuple[ControllerRouterHandler, ...] = (
     TariffController,
     WalletController,
     PaymentController,
+    D0010Controller,
 )
 
 DESCRIPTION = """Wallets, ledger, estates, meters and gateways for tokenless prepaid metering.

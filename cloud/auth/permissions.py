@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     WALLETS_WRITE = "wallets:write"
     MONEY_WRITE = "money:write"
     USERS_MANAGE = "users:manage"
+    D0010_IMPORT = "d0010:import"
 
 
 class Kind(enum.StrEnum):
@@ -39,11 +40,13 @@ class Kind(enum.StrEnum):
     TARIFF = "tariff"
     WALLET = "wallet"
     EFT = "eft"
+    D0010 = "d0010"
+    """Supply-side flows and readings: for those who reconcile an estate's bulk supply."""
 
 
 ALL_KINDS = frozenset(Kind)
 #: Owners and tenants: their own units' records and money, the estate and its prices; no gateways.
-OCCUPANT_KINDS = ALL_KINDS - {Kind.GATEWAY}
+OCCUPANT_KINDS = ALL_KINDS - {Kind.GATEWAY, Kind.D0010}
 INSTALLER_KINDS = frozenset({Kind.ESTATE, Kind.UNIT, Kind.METER, Kind.GATEWAY, Kind.TARIFF})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -51,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MANAGING_AGENT: frozenset(Permission) - {Permission.ESTATES_CREATE},
     # Trustees oversee: they read everything in their estates and set its configuration and prices.
     Role.BODY_CORPORATE: frozenset({Permission.ESTATES_CONFIGURE, Permission.TARIFFS_WRITE}),
+    # (Managing agents import D0010 flows: every permission but creating estates, above.)
     Role.INSTALLER: frozenset({Permission.METERING_WRITE}),
     Role.OWNER: frozenset(),
     Role.TENANT: frozenset(),

@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 
 from cloud.seed import OWNER_EMAIL, OWNER_PASSWORD, TENANT_PASSWORD, DemoEstate, tenant_email
 from tests.integration.api.conftest import Caller, sign_in
+from tests.support.paths import FIXTURES
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 Client = AsyncTestClient[Litestar]
@@ -57,6 +58,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "UserCreate": {"email": "i@x.example", "password": "long-enough-pass", "role": "tenant", "person_id": 1},
     "ApiKeyCreate": {"name": "x", "estate_ids": [1]},
     "Login": {"email": "i@x.example", "password": "x"},
+    "MpanLink": {"mpan_core": "1600001234564"},
 }
 
 
@@ -123,6 +125,17 @@ async def unit_one_objects(client: Client, admin: Caller, demo: DemoEstate) -> d
         headers=h,
     )
     key = await client.post("/api/v1/api-keys", json={"name": "k", "estate_ids": [demo.estate_id]}, headers=h)
+    flow = await client.post(
+        "/api/v1/d0010/imports?file_name=all_groups.uff",
+        content=(FIXTURES / "d0010" / "all_groups.uff").read_bytes(),
+        headers=h | {"Content-Type": "application/octet-stream"},
+    )
+    assert flow.status_code in (200, 201), flow.text  # 200: imported by an earlier test's setup
+    linked = await client.post(
+        f"/api/v1/estates/{demo.estate_id}/d0010/mpans", json=BODIES["MpanLink"], headers=h
+    )
+    assert linked.status_code == 201, linked.text
+    [flow_import] = (await client.get("/api/v1/d0010/imports", headers=h)).json()
     return {
         "estate_id": demo.estate_id,
         "unit_id": unit,
@@ -134,6 +147,7 @@ async def unit_one_objects(client: Client, admin: Caller, demo: DemoEstate) -> d
         "pocket_id": pocket,
         "eft_id": eft.json()["id"],
         "key_id": key.json()["api_key"]["id"],
+        "import_id": flow_import["id"],
         "utility": "electricity",
     }
 
@@ -187,7 +201,7 @@ async def test_the_neighbours_estate_wide_lists_hold_only_their_own_unit(
 
 
 #: What Unit 1's tenant and owner may not read although it is theirs to know about.
-TENANT_HIDDEN = {"/api/v1/gateways/{gateway_id:int}"}
+TENANT_HIDDEN = {"/api/v1/gateways/{gateway_id:int}", "/api/v1/d0010/imports/{import_id:int}"}
 OWNER_HIDDEN = TENANT_HIDDEN | {"/api/v1/persons/{person_id:int}"}  # the tenant's personal record
 
 
