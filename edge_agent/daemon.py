@@ -4,6 +4,11 @@
 or SIGINT. Every bus has one coordinator and one poll scheduler; every reading goes through the
 billing service; communication lost and restored become alarm entries; a timer re-applies credit
 control when a friendly-credit window that deferred a disconnection ends.
+
+With a ``[cloud]`` section the agent also runs the sync client (``edge_agent.sync``): journal upload,
+balances and config back, and the push channel. The configuration it runs is ``edge.toml`` merged
+with the cloud's document applied last (kept in the store); a new document switches meters and
+billing over in place (:meth:`GatewayAgent.use_config`) without losing any meter's state.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -20,18 +25,27 @@ from edge_agent.adapters.modbus.coordinator import BusCoordinator
 from edge_agent.adapters.modbus.health import TransitionKind
 from edge_agent.adapters.modbus.readings import MeterReading
 from edge_agent.adapters.modbus.scheduler import PollScheduler
+from edge_agent.billing.meters import build_meter_billing
 from edge_agent.billing.service import BillingService
+from edge_agent.billing.state import MeterBillingState, decode_state
+from edge_agent.config.document import DocumentConfig, config_from_document
 from edge_agent.config.model import EdgeConfig, MeterConfig
+from edge_agent.errors import ConfigError
 from edge_agent.relay.controller import RelayActuator, RelayController
 from edge_agent.status import GatewayStatus
 from edge_agent.status_report import StatusReporter
 from edge_agent.store.database import open_database, open_reader
 from edge_agent.store.journal import Journal
 from edge_agent.store.statements import CLEAR_OPEN_ALARM, UPSERT_OPEN_ALARM
+from edge_agent.sync.client import SyncClient
+from edge_agent.sync.keys import GatewayKey, load_key
+from edge_agent.sync.store import stored_document
+from edge_agent.sync.transport import CloudTransport
 from edge_agent.web import WebServer, create_web_app
-from firmware_profiles import ProfileRegistry, packaged_registry
+from firmware_profiles import FirmwareProfileError, ProfileRegistry, packaged_registry
 from shared.journal import Alarm, AlarmKind, ReadingSource
 from shared.quantities import BILLING_REGISTER, Measurement
+from shared.sync.gateway_api import GatewayConfigDocument
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +80,21 @@ class GatewayAgent:
         registry: ProfileRegistry | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.config = config
+        #: ``edge.toml`` as read; :attr:`config` is what runs (merged with the cloud's document).
+        self.local_config = config
+        cloud = config.cloud
+        # The key first: a missing or exposed key stops the agent before it opens anything.
+        key = load_key(cloud.key_file) if cloud is not None and cloud.enabled else None
         self.registry = registry or packaged_registry()
         self.clock = clock
         self.db = open_database(config.store_path)
         self.reader = open_reader(config.store_path)
+        self.config = config = self._stored_config(config)
         self.journal = Journal(
             self.db, max_rows=config.journal.group_max_rows, max_wait_ms=config.journal.group_max_wait_ms
         )
-        self.coordinators = {
-            bus.id: BusCoordinator(
-                bus, [m for m in config.meters if m.bus == bus.id], self.registry, wall_clock=clock
-            )
-            for bus in config.buses
-        }
+        self.coordinators = {bus.id: self._coordinator(bus.id) for bus in config.buses}
+        self._pollers: dict[str, asyncio.Task[None]] = {}
         self.relays = RelayController(self.journal, self.reader, self._actuator_for, clock)
         self.billing = BillingService(
             config, self.journal, reader=self.reader, registry=self.registry, relays=self.relays, clock=clock
@@ -87,16 +102,17 @@ class GatewayAgent:
         self.last_register: dict[str, tuple[Decimal, datetime]] = {}
         self.reporter = StatusReporter(self)
         self.web: WebServer | None = None
+        self.sync: SyncClient | None = None if key is None else self._sync_client(key)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, bill and control until ``stop`` is set; then shut down cleanly."""
-        await self._confirm_relays_at_start()
-        tasks = [
-            asyncio.create_task(PollScheduler(coordinator, self.on_reading).run(), name=f"poll {bus_id}")
-            for bus_id, coordinator in self.coordinators.items()
-        ]
-        tasks.append(asyncio.create_task(self._recheck_loop(), name="credit recheck"))
+        await self._confirm_relays_at_start(self.config.meters)
+        for bus_id in self.coordinators:
+            self._start_polling(bus_id)
+        tasks = [asyncio.create_task(self._recheck_loop(), name="credit recheck")]
         tasks.append(await self._start_web())
+        if self.sync is not None:
+            tasks.append(asyncio.create_task(self.sync.run(), name="sync"))
         log.info("gateway %s running: %d meters on %d buses", self.config.gateway_id,
                  len(self.config.meters), len(self.coordinators))  # fmt: skip
         try:
@@ -107,6 +123,7 @@ class GatewayAgent:
     async def shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
         if self.web is not None:
             self.web.stop()
+        tasks = [*tasks, *self._pollers.values()]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -118,6 +135,57 @@ class GatewayAgent:
         self.journal.close()
         self.reader.conn.close()
         log.info("gateway %s stopped; journal head seq %d", self.config.gateway_id, self.journal.head.seq)
+
+    # --- what the sync client needs (edge_agent.sync.ports.SyncedGateway) ---------------------
+
+    @property
+    def gateway_id(self) -> str:
+        """The id the gateway signs its requests with (the cloud's, written by enrolment)."""
+        return self.config.gateway_id
+
+    def meter_config(self, meter_id: str) -> MeterConfig | None:
+        """The meter this agent runs under ``meter_id``, if any."""
+        billing = self.billing.meters.get(meter_id)
+        return None if billing is None else billing.meter
+
+    def check_document(self, document: GatewayConfigDocument) -> DocumentConfig:
+        """``edge.toml`` merged with a cloud document, checked; raises ``ConfigError``.
+
+        Every meter's billing is built here too (tariffs compiled), so nothing can fail in
+        :meth:`use_config` after the document was committed as applied.
+        """
+        merged = config_from_document(self.local_config, document, self.registry)
+        for meter in merged.config.meters:
+            try:
+                build_meter_billing(meter, merged.config, self.registry)
+            except (ValueError, FirmwareProfileError) as error:  # TariffError is a ValueError
+                where = f"cloud config version {document.version}: meter {meter.id}"
+                raise ConfigError(f"{where}: {error}") from None
+        return merged
+
+    async def use_config(self, merged: DocumentConfig) -> None:
+        """Switch meters and billing to a new configuration, keeping every meter's state.
+
+        Meters that stay keep their billing state (register baseline, month-to-date, carry,
+        policy state) and their relay state; new meters start from what the store holds for them
+        (nothing, or their state from before they were removed); removed meters stop being
+        polled. Only buses whose meters changed have their poller restarted.
+        """
+        for meter_id, why in merged.unreachable.items():
+            log.warning("meter %s from the cloud's config is not polled: %s", meter_id, why)
+        new, old_meters = merged.config, {m.id: m for m in self.config.meters}
+        self.config = new
+        self.billing.config = new
+        self.billing.meters = {m.id: build_meter_billing(m, new, self.registry) for m in new.meters}
+        states = self.billing.states
+        self.billing.states = {
+            m.id: states[m.id] if m.id in states else self._stored_state(m.id) for m in new.meters
+        }
+        for bus in new.buses:
+            if self.coordinators[bus.id].meters != tuple(m for m in new.meters if m.bus == bus.id):
+                await self._restart_polling(bus.id)
+        if self._pollers:  # running: new and changed meters' relays are read before credit control acts
+            await self._confirm_relays_at_start([m for m in new.meters if old_meters.get(m.id) != m])
 
     # --- the local page's view of the agent (edge_agent.web.GatewayControl) -------------------
 
@@ -160,6 +228,8 @@ class GatewayAgent:
 
     async def on_reading(self, reading: MeterReading) -> None:
         """Every poll's outcome: health transitions journalled, good readings billed."""
+        if reading.meter_id not in self.billing.meters:
+            return  # read just before a new config removed the meter
         if reading.transition is not None:
             await self._journal_transition(reading)
         if not reading.ok:
@@ -169,7 +239,9 @@ class GatewayAgent:
         register = values.get(BILLING_REGISTER[meter.utility])
         if register is not None:
             self.last_register[meter.id] = (register, reading.read_at)
-        await self.billing.on_reading(meter.id, values, reading.read_at, ReadingSource.MODBUS)
+        # Shielded: a poller cancelled by a config switch must not stop a reading half-way, between
+        # its relay command's commit and handing the command to the relay controller.
+        await asyncio.shield(self.billing.on_reading(meter.id, values, reading.read_at, ReadingSource.MODBUS))
 
     async def _journal_transition(self, reading: MeterReading) -> None:
         transition = reading.transition
@@ -189,9 +261,9 @@ class GatewayAgent:
         await txn.committed()
         log.warning("meter %s: %s (%s)", transition.meter_id, kind.value, transition.detail)
 
-    async def _confirm_relays_at_start(self) -> None:
+    async def _confirm_relays_at_start(self, meters: Sequence[MeterConfig]) -> None:
         """Read every relay once: credit control must start from what the meters say."""
-        for meter in self.config.meters:
+        for meter in meters:
             if self._actuator_for(meter) is None:
                 continue
             try:
@@ -208,6 +280,55 @@ class GatewayAgent:
             due = self.billing.recheck_at
             if due is not None and due <= self.clock():
                 await self.billing.recheck()
+
+    # --- building and rebuilding -------------------------------------------------------------
+
+    def _stored_config(self, config: EdgeConfig) -> EdgeConfig:
+        """``edge.toml`` merged with the cloud document applied last, if the store holds one."""
+        document = stored_document(self.reader)
+        if document is None or config.cloud is None:
+            return config
+        try:
+            merged = config_from_document(config, document, self.registry)
+        except ConfigError as error:
+            # Profiles or buses changed on site since it was applied: run on edge.toml until the
+            # cloud sends a document that fits, rather than not metering at all.
+            log.error("the stored cloud config cannot be used (%s); running on %s", error, config.source)
+            return config
+        for meter_id, why in merged.unreachable.items():
+            log.warning("meter %s from the cloud's config is not polled: %s", meter_id, why)
+        return merged.config
+
+    def _sync_client(self, key: GatewayKey) -> SyncClient:
+        cloud = self.config.cloud
+        assert cloud is not None
+        transport = CloudTransport(cloud.url, self.config.gateway_id, key)
+        interval_s, batch_entries = cloud.sync_interval_s, cloud.batch_entries
+        return SyncClient(self, transport, interval_s=interval_s, batch_entries=batch_entries)
+
+    def _coordinator(self, bus_id: str) -> BusCoordinator:
+        meters = [m for m in self.config.meters if m.bus == bus_id]
+        return BusCoordinator(self.config.bus(bus_id), meters, self.registry, wall_clock=self.clock)
+
+    def _start_polling(self, bus_id: str) -> None:
+        scheduler = PollScheduler(self.coordinators[bus_id], self.on_reading)
+        self._pollers[bus_id] = asyncio.create_task(scheduler.run(), name=f"poll {bus_id}")
+
+    async def _restart_polling(self, bus_id: str) -> None:
+        """Replace one bus's coordinator (and its poller, once the agent runs) for its new meters."""
+        poller = self._pollers.pop(bus_id, None)
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+        self.coordinators[bus_id].close()
+        self.coordinators[bus_id] = self._coordinator(bus_id)
+        if poller is not None:
+            self._start_polling(bus_id)
+
+    def _stored_state(self, meter_id: str) -> MeterBillingState:
+        row = self.reader.execute("SELECT state FROM meter_state WHERE meter_id = ?", (meter_id,)).fetchone()
+        return decode_state(None if row is None else row[0])
 
     def _actuator_for(self, meter: MeterConfig) -> RelayActuator | None:
         if not self.registry.get(meter.profile).has_relay:

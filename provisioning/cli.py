@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 #: Modules that contribute sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("provisioning.passwords", "provisioning.decode")
+COMMAND_MODULES: tuple[str, ...] = ("provisioning.enrol", "provisioning.passwords", "provisioning.decode")
 
 
 def build_parser() -> argparse.ArgumentParser:

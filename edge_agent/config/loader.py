@@ -1,9 +1,10 @@
 """Reading ``edge.toml``: every problem fails at start with the file, the key and what was expected.
 
 The format is documented, with a complete example, in ``docs/edge-config.md``. Relative paths
-(the store, tariff files) are resolved against the config file's folder, so an installer can move
-the whole folder. Until sync exists, tariffs and credit policies come from these files; the sync
-client later writes the same shapes when the cloud sends a new configuration version.
+(the store, tariff files, the key file) are resolved against the config file's folder, so an
+installer can move the whole folder. Meters, wallets, tariffs and credit policies in this file are
+the starting configuration; once the cloud has sent a configuration document, the one applied last
+(kept in the store) replaces them (``edge_agent.config.document``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from edge_agent.config.model import (
     BusConfig,
     BusKind,
+    CloudConfig,
     EdgeConfig,
     JournalConfig,
     MeterConfig,
@@ -28,10 +30,11 @@ from firmware_profiles import FirmwareProfileError, ProfileRegistry, packaged_re
 from shared.credit import CreditError, CreditPolicy, parse_credit_policies
 from shared.journal import Pocket
 from shared.quantities import Utility
+from shared.sync import MAX_BATCH_ENTRIES
 from shared.tariffs import TariffError, TariffSchedule, TariffVersion, parse_tariff
 from shared.tariffs.calendar_days import supported_countries
 
-TOP_LEVEL_KEYS = {"gateway", "web", "journal", "buses", "wallets", "meters", "tariffs", "credit"}
+TOP_LEVEL_KEYS = {"gateway", "web", "journal", "cloud", "buses", "wallets", "meters", "tariffs", "credit"}
 BUS_KEYS = {"id", "kind", "port", "baud", "parity", "stop_bits", "byte_size", "host", "timeout_ms", "retries"}
 
 
@@ -77,6 +80,28 @@ def load_config(text: str, *, source: Path, registry: ProfileRegistry) -> EdgeCo
         meters=meters,
         tariffs=tariffs,
         credit=credit,
+        cloud=_cloud(root, base),
+    )
+
+
+def _cloud(root: Section, base: Path) -> CloudConfig | None:
+    """The ``[cloud]`` section, or ``None`` for a stand-alone gateway."""
+    if "cloud" not in root.table:
+        return None
+    section = root.section("cloud")
+    section.check_keys({"url", "key_file", "enabled", "sync_interval_s", "batch_entries"})
+    url = section.text("url")
+    if not url.startswith(("https://", "http://")):
+        raise section.fail("url", "the cloud's base URL, starting with https:// (http:// on a lab LAN)", url)
+    enabled = section.table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise section.fail("enabled", "true or false", enabled)
+    return CloudConfig(
+        url=url.rstrip("/"),
+        key_file=base / section.text("key_file", "gateway.key"),
+        enabled=enabled,
+        sync_interval_s=float(section.integer("sync_interval_s", 5, low=1, high=3600)),
+        batch_entries=section.integer("batch_entries", MAX_BATCH_ENTRIES, low=1, high=MAX_BATCH_ENTRIES),
     )
 
 

@@ -82,6 +82,19 @@ class JournalConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CloudConfig:
+    """Where the cloud is and the gateway's signing key (``[cloud]``); written by enrolment."""
+
+    url: str
+    key_file: Path
+    enabled: bool
+    #: How often the sync client looks for new journal entries to upload when nothing woke it.
+    sync_interval_s: float
+    #: Most entries per upload batch (the protocol's maximum by default; less on a thin link).
+    batch_entries: int
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeConfig:
     """The whole agent configuration."""
 
@@ -97,6 +110,8 @@ class EdgeConfig:
     meters: tuple[MeterConfig, ...]
     tariffs: dict[Utility, TariffSchedule]
     credit: dict[Utility, CreditPolicy]
+    #: ``None`` when ``edge.toml`` has no ``[cloud]`` section: the gateway runs stand-alone.
+    cloud: CloudConfig | None = None
 
     def bus(self, bus_id: str) -> BusConfig:
         return next(bus for bus in self.buses if bus.id == bus_id)

@@ -34,20 +34,23 @@ def run_agent(args: argparse.Namespace) -> int:
     """Load the config (failing fast on any mistake) and run the agent until a signal stops it."""
     import asyncio
     import logging
+    import os
     import signal
 
     from edge_agent.config import load_config_file
-    from edge_agent.daemon import GatewayAgent
+    from edge_agent.config.test_clock import clock_from_environment
+    from edge_agent.daemon import GatewayAgent, utc_now
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config_file(args.config)
+    clock = clock_from_environment(os.environ) or utc_now  # a fast clock for tests and the demo only
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await GatewayAgent(config).run(stop)
+        await GatewayAgent(config, clock=clock).run(stop)
 
     asyncio.run(main())
     return 0

@@ -84,6 +84,29 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "INSERT INTO sync_state (id, acknowledged_seq, config_version) VALUES (1, 0, 0)",
         ),
     ),
+    (
+        # The sync client's state (edge_agent/sync/store.py): the applied cloud config document, the
+        # push cursor, and the operator relay commands already journalled (by command_id).
+        "0003_sync",
+        (
+            """CREATE TABLE IF NOT EXISTS sync_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        document BLOB NOT NULL,
+        applied_seq INTEGER NOT NULL
+    )""",
+            """CREATE TABLE IF NOT EXISTS sync_push (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        cursor INTEGER NOT NULL
+    )""",
+            "INSERT OR IGNORE INTO sync_push (id, cursor) VALUES (1, 0)",
+            """CREATE TABLE IF NOT EXISTS sync_push_command (
+        command_id TEXT PRIMARY KEY,
+        applied_seq INTEGER NOT NULL
+    )""",
+        ),
+    ),
 )
 
 

@@ -106,6 +106,10 @@ class AlarmKind(enum.StrEnum):
     """The meter reports a hardware fault of its own."""
     FROST = "frost"
     """A water meter reports a temperature that risks freezing."""
+    SYNC_REFUSED = "sync_refused"
+    """The cloud refused a journal batch as a broken chain: the journals disagree (gateway-wide)."""
+    CONFIG_REFUSED = "config_refused"
+    """A configuration document from the cloud failed the gateway's checks and was not applied."""
 
 
 class EntryBody(

@@ -1,0 +1,77 @@
+"""Balances the cloud reports (in acks and pushes) handed to billing, only when they change something.
+
+``BillingService.apply_cloud_balance`` is the one way money reaches the gateway; it journals
+``credit_applied`` and re-judges the pocket's relays. Every ack carries every pocket, and the
+cloud's ``posted_through_seq`` moves with every batch it posts, so applying each report would add
+an entry per pocket per sync, and those entries would be uploaded, acknowledged with a newer seq,
+and applied again, for ever. What matters is the cached balance the report implies:
+
+    cached = cloud balance − Σ our charges with seq > N
+           = (cloud balance + Σ our charges with seq ≤ N) − Σ all our charges
+
+The last term is the same for any report, so a report changes the cached balance exactly when its
+**base**, ``cloud balance + Σ our charges with seq ≤ N``, differs from the base applied last. Only
+then is it applied. A cloud that merely posted our charges leaves the base unchanged; a top-up, a
+levy or an adjustment changes it by its amount. A report older than the one applied (an earlier
+``posted_through_seq``: a push delivered late, or an ack that crossed a push) is skipped, so the
+cached balance never steps back to older terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from edge_agent.store.statements import SUM_CHARGES_THROUGH
+from edge_agent.sync.ports import SyncedGateway
+from edge_agent.sync.store import applied_pocket_terms
+from shared.sync import PocketBalance
+
+log = logging.getLogger(__name__)
+
+PocketId = tuple[str, str]
+
+
+class BalanceApplier:
+    """Applies cloud balances in arrival order, one at a time, when they move the cached balance."""
+
+    def __init__(self, gateway: SyncedGateway) -> None:
+        self.gateway = gateway
+        self.applied_through: dict[PocketId, int] = {}
+        self.applied_base: dict[PocketId, int] = {}
+        for key, (balance, through) in applied_pocket_terms(gateway.reader).items():
+            self.applied_through[key] = through
+            self.applied_base[key] = balance + self._charged_through(key, through)
+        self._lock = asyncio.Lock()
+
+    async def apply(self, balance: PocketBalance) -> bool:
+        """Apply one pocket's balance if it changes the cached balance; return whether it did."""
+        key = (balance.wallet_id, balance.pocket.value)
+        async with self._lock:
+            through = balance.posted_through_seq
+            if through < self.applied_through.get(key, 0):
+                log.info("pocket %s/%s: skipped a balance as of seq %d, older than seq %d already applied",
+                         *key, through, self.applied_through[key])  # fmt: skip
+                return False
+            base = balance.balance_cents + self._charged_through(key, through)
+            if self.applied_base.get(key) == base:
+                return False
+            cached = await self.gateway.billing.apply_cloud_balance(
+                balance.wallet_id, balance.pocket, balance.balance_cents, through
+            )
+            self.applied_through[key], self.applied_base[key] = through, base
+        log.info("pocket %s/%s: cloud balance %d cents as of seq %d; cached balance now %d cents",
+                 *key, balance.balance_cents, through, cached)  # fmt: skip
+        return True
+
+    async def apply_all(self, balances: list[PocketBalance]) -> int:
+        """Apply every balance of an ack that changes something; return how many were applied."""
+        applied = 0
+        for balance in balances:
+            applied += await self.apply(balance)
+        return applied
+
+    def _charged_through(self, key: PocketId, through: int) -> int:
+        # Charges up to N are committed (the cloud only posts what we uploaded, and we upload only
+        # what is committed), so the read-only connection sees all of them.
+        return int(self.gateway.reader.execute(SUM_CHARGES_THROUGH, (*key, through)).fetchone()[0])
