@@ -22,6 +22,8 @@ from cloud.estates import metering, people, services
 from cloud.estates.metering_models import Gateway, Meter, MeterRole
 from cloud.estates.models import Estate, Occupancy, Person, Tenancy, Unit, WalletMode
 from cloud.estates.scope import Scope
+from cloud.gateways.config import set_meter_connection
+from cloud.gateways.models import MeterConnection
 from cloud.payments.services import manual_top_up
 from cloud.wallets.models import Wallet
 from cloud.wallets.services import get_wallet, open_wallet
@@ -29,6 +31,11 @@ from shared.quantities import Utility
 
 ESTATE_NAME = "Protea Gardens (demo)"
 UNIT_COUNT = 12
+#: The demo gateway's Modbus bus (its id in edge.toml) and the bulk meter's unit address on it;
+#: each unit's electricity meter answers at the unit's number.
+DEMO_BUS = "demo-bus"
+BULK_ADDRESS = 100
+MODBUS_PROFILES = frozenset({"hiking-dds238-2", "eastron-sdm120", "eastron-sdm630"})
 OCCUPIED_COUNT = 10
 OPENING_CREDIT_CENTS = 20_000
 TENANCY_START = date(2026, 7, 1)
@@ -91,6 +98,7 @@ async def seed_demo(engine: AsyncEngine, examples: Path = EXAMPLES) -> DemoEstat
             utility=Utility.ELECTRICITY,
             serial="BULK-01",
             profile="eastron-sdm630",
+            address=BULK_ADDRESS,
         )
         owner = await _person(session, "Demo Owner", OWNER_EMAIL)
         units, wallets = [], []
@@ -106,6 +114,7 @@ async def seed_demo(engine: AsyncEngine, examples: Path = EXAMPLES) -> DemoEstat
                     utility=utility,
                     serial=f"{prefix}{number:04d}",
                     profile=profile,
+                    address=number if profile in MODBUS_PROFILES else None,
                 )
             if number <= OCCUPIED_COUNT:
                 wallets.append(await _tenant(session, unit, number))
@@ -161,23 +170,37 @@ async def _meter(
     utility: Utility,
     serial: str,
     profile: str,
+    address: int | None = None,
 ) -> None:
     taken = await session.scalar(
         select(Meter.id).where(Meter.firmware_profile_id == profile, Meter.serial == serial)
     )
     if taken is None:
         role = MeterRole.UNIT if unit_id is not None else MeterRole.BULK
-        await metering.add_meter(
-            session,
-            ALL,
-            SEEDER,
-            estate_id,
-            utility=utility,
-            serial=serial,
-            firmware_profile_id=profile,
-            role=role,
-            unit_id=unit_id,
-            gateway_id=gateway_id,
+        taken = (
+            await metering.add_meter(
+                session,
+                ALL,
+                SEEDER,
+                estate_id,
+                utility=utility,
+                serial=serial,
+                firmware_profile_id=profile,
+                role=role,
+                unit_id=unit_id,
+                gateway_id=gateway_id,
+            )
+        ).id
+    if address is not None:
+        await _connect(session, taken, address)
+
+
+async def _connect(session: AsyncSession, meter_id: int, address: int) -> None:
+    """Put the meter on the demo's simulated Modbus bus (``make demo``), unless it already is."""
+    current = await session.get(MeterConnection, meter_id)
+    if current is None or (current.bus, current.address) != (DEMO_BUS, address):
+        await set_meter_connection(
+            session, ALL, SEEDER, meter_id, bus=DEMO_BUS, address=address, poll_interval_s=5
         )
 
 

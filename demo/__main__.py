@@ -9,13 +9,18 @@ itself (used by the test that keeps ``make demo`` working).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 from types import FrameType
 
-from demo.estate import gateway_config, simulator_arguments
+import httpx
+
+from demo.estate import local_gateway_config, simulator_arguments
 from demo.processes import DemoError, Supervisor, http_ok, port_open
 
 DEMO_DIR = Path("var/demo")
@@ -68,8 +73,9 @@ def print_logins() -> None:
         print(f"demo:   {role:<15} {email} / {password}", flush=True)
 
 
-def start_gateway(supervisor: Supervisor, demo_dir: Path, modbus_port: int, page_port: int) -> str:
-    """Simulated meters on a Modbus TCP bus, and a gateway agent reading them; returns the page URL."""
+def start_gateway(supervisor: Supervisor, demo_dir: Path, cloud_url: str, ports: tuple[int, int]) -> str:
+    """Simulated meters, then the gateway enrolled with the cloud and running; returns the page URL."""
+    modbus_port, page_port = ports
     supervisor.start(
         "meters",
         [sys.executable, "-m", "demo.simulator", "--tcp", f"127.0.0.1:{modbus_port}",
@@ -80,14 +86,45 @@ def start_gateway(supervisor: Supervisor, demo_dir: Path, modbus_port: int, page
     config = demo_dir / "gateway" / "edge.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(
-        gateway_config(demo_dir.resolve() / "gateway" / "gateway.sqlite3", modbus_port, page_port)
+        local_gateway_config(demo_dir.resolve() / "gateway" / "gateway.sqlite3", modbus_port, page_port)
     )
+    enrol_gateway(demo_dir, cloud_url, config)
     supervisor.start(
         "gateway", [sys.executable, "-m", "edge_agent.entrypoints.cli", "run", "--config", str(config)]
     )
     page = f"http://127.0.0.1:{page_port}"
     supervisor.wait_until("gateway", http_ok(f"{page}/healthz"), timeout_s=60)
     return page
+
+
+def enrol_gateway(demo_dir: Path, cloud_url: str, config: Path) -> None:
+    """What an admin and an installer do: a one-time code from the cloud, then ``gateway enrol``."""
+    gateway_id = demo_gateway_id(cloud_url)
+    issued = subprocess.run(
+        [sys.executable, "-m", "cloud.entrypoints.cli", "gateway", "enrolment-code",
+         "--gateway", str(gateway_id), "--json"],
+        env={**os.environ, "QUANTIFY_DATA_DIR": str(demo_dir / "cloud")}, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    code = json.loads(issued.stdout)["code"]
+    subprocess.run(
+        [sys.executable, "-m", "provisioning.cli", "gateway", "enrol", "--cloud", cloud_url, "--code", code,
+         "--config", str(config)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def demo_gateway_id(cloud_url: str) -> int:
+    """The seeded estate's gateway, found through the API as its managing agent."""
+    from cloud.seed import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    with httpx.Client(base_url=cloud_url, timeout=10) as api:
+        api.post(
+            "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        ).raise_for_status()
+        [estate] = api.get("/api/v1/estates").json()
+        [gateway] = api.get(f"/api/v1/estates/{estate['id']}/gateways").json()
+    return int(gateway["id"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo: cloud API      {cloud_url}/health", flush=True)
         print(f"demo: API documents  {cloud_url}/schema", flush=True)
         print_logins()
-        print("demo: starting simulated meters and a gateway agent...", flush=True)
-        page_url = start_gateway(supervisor, args.dir, args.modbus_port, args.page_port)
+        print("demo: starting simulated meters, enrolling the gateway with the cloud...", flush=True)
+        page_url = start_gateway(supervisor, args.dir, cloud_url, (args.modbus_port, args.page_port))
         print(f"demo: gateway page   {page_url}/  (JSON: {page_url}/api/status)", flush=True)
         print(f"demo: logs in        {supervisor.log_dir}/", flush=True)
         print("demo: running; press Ctrl-C to stop.", flush=True)

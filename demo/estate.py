@@ -1,56 +1,45 @@
-"""The demo estate: its simulated meters and the gateway configuration that reads them."""
+"""The demo estate's simulated meters, and the gateway's local configuration before enrolment.
+
+The cloud's seed (``cloud/seed.py``) puts every unit's DDS238-2 on the bus ``demo-bus`` at the
+unit's number and the bulk SDM630 at 100; the simulator serves exactly those, with loads that
+differ from unit to unit. What the gateway reads and bills comes from the cloud once it is enrolled:
+here we write only what stays local (the store, the page, the bus).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-FLAT_TARIFF = REPO_ROOT / "examples" / "tariffs" / "flat.toml"
+from cloud.seed import BULK_ADDRESS, DEMO_BUS, UNIT_COUNT
 
-
-@dataclass(frozen=True, slots=True)
-class DemoMeter:
-    """A unit's meter on the demo's Modbus bus."""
-
-    meter_id: str
-    unit: str
-    profile: str
-    address: int
-    load_w: int
-    wallet: str | None
-
-
-METERS = (
-    DemoMeter("unit-01-electricity", "Unit 1", "hiking-dds238-2", 1, 1800, "wallet-unit-01"),
-    DemoMeter("unit-02-electricity", "Unit 2", "hiking-dds238-2", 2, 900, "wallet-unit-02"),
-    DemoMeter("unit-03-electricity", "Unit 3", "hiking-dds238-2", 3, 2400, "wallet-unit-03"),
-    DemoMeter("bulk-electricity", "Bulk supply", "eastron-sdm630", 10, 5100, None),
-)
+#: Average load per unit (W), before the daily shape; unit n uses LOADS_W[n % len(LOADS_W)].
+LOADS_W = (1800, 900, 2400, 1200, 3000, 600)
+BULK_LOAD_W = 18_000
 
 
 def simulator_arguments() -> list[str]:
     """``--meter UNIT:MODEL:WATTS`` options for ``python -m demo.simulator``."""
     arguments = []
-    for meter in METERS:
-        arguments += ["--meter", f"{meter.address}:{meter.profile}:{meter.load_w}"]
-    return arguments
+    for number in range(1, UNIT_COUNT + 1):
+        arguments += ["--meter", f"{number}:hiking-dds238-2:{LOADS_W[number % len(LOADS_W)]}"]
+    return [*arguments, "--meter", f"{BULK_ADDRESS}:eastron-sdm630:{BULK_LOAD_W}"]
 
 
-def gateway_config(store: Path, modbus_port: int, page_port: int) -> str:
-    """``edge.toml`` for the demo gateway: one Modbus TCP bus to the simulator, a flat tariff."""
-    lines = [
-        "# Written by `make demo`; see docs/edge-config.md for every key.",
-        f'[gateway]\nid = "gw-demo-estate"\nname = "Demo estate gateway"\nstore = "{store}"',
-        f'[web]\nhost = "127.0.0.1"\nport = {page_port}',
-        f'[[buses]]\nid = "demo-bus"\nkind = "tcp"\nhost = "127.0.0.1"\nport = {modbus_port}',
-        f'[tariffs]\nelectricity = "{FLAT_TARIFF}"',
-    ]
-    for meter in METERS:
-        wallet = f'wallet = "{meter.wallet}"' if meter.wallet else "# a bulk meter: read, never charged"
-        lines.append(
-            f'[[meters]]\nid = "{meter.meter_id}"\nunit = "{meter.unit}"\nutility = "electricity"\n'
-            f'profile = "{meter.profile}"\nbus = "demo-bus"\naddress = {meter.address}\n'
-            f"poll_interval_s = 5\n{wallet}"
-        )
-    return "\n\n".join(lines) + "\n"
+def local_gateway_config(store: Path, modbus_port: int, page_port: int) -> str:
+    """``edge.toml`` before enrolment: the settings that stay on site (store, page, buses)."""
+    return f"""# Written by `make demo`; enrolment adds the gateway id, [cloud] and the cloud's meters.
+[gateway]
+id = "not-enrolled-yet"
+name = "Demo estate gateway"
+store = "{store}"
+
+[web]
+host = "127.0.0.1"
+port = {page_port}
+
+[[buses]]
+id = "{DEMO_BUS}"
+kind = "tcp"
+host = "127.0.0.1"
+port = {modbus_port}
+"""

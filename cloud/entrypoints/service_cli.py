@@ -49,7 +49,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
         print_logins(asyncio.run(seed(url)))
     app = create_app(url)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    # A held push poll must not keep a stopping cloud alive: gateways reconnect to the next one.
+    uvicorn.run(
+        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
     return 0
 
 
