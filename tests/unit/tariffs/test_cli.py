@@ -22,8 +22,6 @@ READINGS = """timestamp,register
 2026-07-07T00:20:00+02:00,110.5
 """
 TOU_BLOCKS = str(EXAMPLES / "time_of_use_blocks.toml")
-TARIFF_REGISTERED = "cloud.tariffs.cli" in entrypoint.COMMAND_MODULES
-NOT_REGISTERED = "cloud/entrypoints/cli.py does not list cloud.tariffs.cli in COMMAND_MODULES yet"
 
 
 def run(argv: list[str]) -> int:
@@ -135,13 +133,11 @@ def test_a_later_version_file_takes_over_from_its_date(tmp_path, capsys):
     assert "Estate domestic flat@2026-07-01" in out and "Estate domestic flat@2026-08-01" in out
 
 
-@pytest.mark.skipif(not TARIFF_REGISTERED, reason=NOT_REGISTERED)
 def test_quantify_cloud_main_runs_the_tariff_command(readings, capsys):
     assert entrypoint.main(["tariff", "rate", TOU_BLOCKS, str(readings), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_cents"] == 3839
 
 
-@pytest.mark.skipif(not TARIFF_REGISTERED, reason=NOT_REGISTERED)
 def test_installed_console_script_rates_a_file(readings):
     done = subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "quantify-cloud"), "tariff", "rate", TOU_BLOCKS, str(readings), "--json"],
