@@ -99,6 +99,8 @@ class GatewayAgent:
         self.billing = BillingService(
             config, self.journal, reader=self.reader, registry=self.registry, relays=self.relays, clock=clock
         )
+        #: Each meter's latest read failure, until it answers again (shown on the local page).
+        self.last_failure: dict[str, str] = {}
         self.last_register: dict[str, tuple[Decimal, datetime]] = {}
         self.reporter = StatusReporter(self)
         self.web: WebServer | None = None
@@ -233,7 +235,10 @@ class GatewayAgent:
         if reading.transition is not None:
             await self._journal_transition(reading)
         if not reading.ok:
+            assert reading.failure is not None
+            self.last_failure[reading.meter_id] = f"{reading.failure.kind}: {reading.failure.detail}"
             return
+        self.last_failure.pop(reading.meter_id, None)
         meter = self.billing.meters[reading.meter_id].meter
         values: dict[Measurement, Decimal] = dict(reading.values)
         register = values.get(BILLING_REGISTER[meter.utility])

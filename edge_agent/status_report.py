@@ -64,7 +64,7 @@ class StatusReporter:
             health=HealthView(
                 online=not health.lost, last_good_read_at=health.last_good_at,
                 consecutive_failures=health.consecutive_failures, error_rate=health.error_rate,
-                last_error=None,
+                last_error=agent.last_failure.get(meter.id),
             ),
             relay=RELAY_VIEWS[agent.relays.confirmed(meter.id)] if has_relay else RelayView.NO_RELAY,
             relay_confirmed_at=datetime.fromisoformat(confirmed_at) if confirmed_at else None,

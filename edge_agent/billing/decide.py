@@ -8,7 +8,7 @@ cloud re-rate every reading and compare.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -65,7 +65,6 @@ class BillingStep:
     balance_cents: int
     relay_command: RelayCommand | None = None
     recheck_at: datetime | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def bill_reading(
@@ -205,4 +204,4 @@ def _apply_policy(
         bodies.append(Alarm(meter_id=meter_id, kind=AlarmKind.LOW_CREDIT, detail=decision.reason))
     elif decision.action is Action.FLAG_DEBT_CAP:
         bodies.append(Alarm(meter_id=meter_id, kind=AlarmKind.WATER_DEBT_CAP_REACHED, detail=decision.reason))
-    return BillingStep(bodies, charge_cents, state, balance, command, decision.recheck_at, [decision.reason])
+    return BillingStep(bodies, charge_cents, state, balance, command, decision.recheck_at)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import sqlite_utils
 
@@ -144,12 +145,7 @@ class BillingService:
 
     def holidays(self, at: datetime) -> frozenset[date]:
         """Public holidays around ``at``: enough for windows that wrap past midnight or a year end."""
-        country = self.config.holiday_country
-        return (
-            public_holidays(country, at.year - 1)
-            | public_holidays(country, at.year)
-            | public_holidays(country, at.year + 1)
-        )
+        return holidays_around(self.config.holiday_country, at.year)
 
     def _reevaluate(
         self, txn: Transaction, now: datetime, which: Callable[[MeterConfig], bool]
@@ -200,3 +196,13 @@ class BillingService:
             for row in self.reader.execute("SELECT meter_id, state FROM meter_state").fetchall()
         }
         return {meter_id: decode_state(stored.get(meter_id)) for meter_id in self.meters}
+
+
+@lru_cache(maxsize=8)
+def holidays_around(country: str, year: int) -> frozenset[date]:
+    """The year's public holidays and its neighbours'; built once per year, not once per reading."""
+    return (
+        public_holidays(country, year - 1)
+        | public_holidays(country, year)
+        | public_holidays(country, year + 1)
+    )

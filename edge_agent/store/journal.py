@@ -79,7 +79,6 @@ class Journal:
         self.head = load_head(db)
         self._open: Transaction | None = None
         self.groups_committed = 0
-        self.transactions_committed = 0
         self._failed: BaseException | None = None
         self._queue: queue.SimpleQueue[Transaction | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
@@ -157,7 +156,6 @@ class Journal:
                 _settle(txn.future, exception=failure)
             return
         self.groups_committed += 1
-        self.transactions_committed += len(batch)
         for txn in batch:
             _settle(txn.future, result=txn.entries)
 
