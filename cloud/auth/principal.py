@@ -52,10 +52,6 @@ class Principal:
                 "ask your managing agent or a platform administrator"
             )
 
-    def sees(self, kind: Kind) -> bool:
-        """Whether this caller sees objects of ``kind`` at all."""
-        return kind in self.kinds
-
     def require_kind(self, kind: Kind, what: str) -> None:
         """Answer "not found" for a kind of object this caller never sees."""
         if kind not in self.kinds:

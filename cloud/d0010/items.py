@@ -35,7 +35,6 @@ REASON_CODES = frozenset(b"%02d" % n for n in range(1, 28))
 READING_METHODS = frozenset((b"N", b"P"))
 # bytes → text tables for the per-reading codes, so a valid value costs one look-up.
 REASON_CODE_TEXT = {raw: raw.decode() for raw in REASON_CODES}
-READING_METHOD_TEXT = {raw: raw.decode() for raw in READING_METHODS}
 BOOLEANS = {b"T": True, b"F": False}
 OPTIONAL_BOOLEANS = {b"": None, b"T": True, b"F": False}
 

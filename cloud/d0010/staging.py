@@ -57,7 +57,6 @@ class Staged:
     """What went into the staging table."""
 
     readings: int = 0
-    lone_meters: int = 0
     may_repeat: bool = False
     """Whether a reading key may occur twice (a meter in two 028 groups, or a key twice in one):
     only then does the database need its (costly) search for repeated keys."""
@@ -110,7 +109,6 @@ class StagingRows:
             index = self._meter_readings(prefix, readings, index, end, block)
             if index == first:
                 block.append(f"{prefix}t\t{meter.line}{_LONE_METER_TAIL}")
-                self.staged.lone_meters += 1
         self.staged.readings += len(readings)
 
     def _meter_readings(

@@ -30,7 +30,6 @@ from cloud.gateways.models import EnrolmentCode, GatewayKey, GatewaySyncState
 from shared.sync.gateway_api import ED25519_PUBLIC_KEY_BYTES, EnrolRequest, EnrolResponse, RefusalReason
 
 #: How long a code stays valid unless the admin asks otherwise, and the longest allowed.
-DEFAULT_CODE_TTL = timedelta(hours=24)
 MAX_CODE_TTL = timedelta(days=7)
 _CODE_BYTES = 18
 
@@ -114,24 +113,6 @@ async def enrol(
         estate_name=context.estate.name,
         config=config,
     )
-
-
-async def revoke_keys(
-    session: AsyncSession, scope: Scope, actor: Actor, gateway_id: int, *, now: datetime
-) -> int:
-    """Revoke every key of a gateway (lost or stolen device); it must enrol again. Returns how many."""
-    gateway = await get_gateway(session, scope, gateway_id)
-    revoked = await _revoke(session, gateway_id, now)
-    await record(
-        session,
-        actor,
-        "gateway.revoke_keys",
-        ("gateway", gateway_id),
-        estate_id=gateway.estate_id,
-        before=None,
-        after={"keys_revoked": revoked},
-    )
-    return revoked
 
 
 async def _revoke(session: AsyncSession, gateway_id: int, now: datetime) -> int:

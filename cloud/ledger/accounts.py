@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.errors import NotFound, ValidationFailed
-from cloud.estates.scope import Scope
+from cloud.errors import ValidationFailed
 from cloud.ledger.domain import AccountKind
 from cloud.ledger.models import LedgerAccount
 from shared.money import DEFAULT_CURRENCY
@@ -113,28 +112,3 @@ async def _connection_cache(session: AsyncSession, name: str) -> dict[Any, Any]:
     info = (await session.connection()).info
     cache: dict[Any, Any] = info.setdefault(name, {})
     return cache
-
-
-async def get_account(session: AsyncSession, scope: Scope, account_id: int) -> LedgerAccount:
-    """One account with its balance row; accounts of estates outside ``scope`` are not found.
-
-    Platform accounts (clearing, suspense: no estate) are visible only to an unrestricted scope.
-    """
-    account = await session.get(LedgerAccount, account_id, populate_existing=True)
-    if account is None or not _visible(scope, account.estate_id):
-        raise NotFound(f"ledger account {account_id} not found")
-    return account
-
-
-async def get_account_by_code(session: AsyncSession, scope: Scope, code: str) -> LedgerAccount:
-    """One account by its code (``revenue:3:water``), within ``scope``."""
-    account = await session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-    if account is None or not _visible(scope, account.estate_id):
-        raise NotFound(f"ledger account {code!r} not found")
-    return account
-
-
-def _visible(scope: Scope, estate_id: int | None) -> bool:
-    if estate_id is None:
-        return scope.estate_ids is None
-    return scope.allows_estate(estate_id) and scope.wallet_ids is None

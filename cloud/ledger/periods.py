@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -16,19 +15,6 @@ from cloud.ledger.models import ClosedPeriod
 
 #: Longest period one call may close; a typo in a year should not lock a decade.
 PERIOD_MAX_DAYS = 366
-
-
-async def closed_periods_overlapping(
-    session: AsyncSession, start: datetime, end: datetime
-) -> Sequence[ClosedPeriod]:
-    """Closed periods containing any instant in [start, end] (both inclusive)."""
-    query = select(ClosedPeriod).where(ClosedPeriod.starts_at <= end, ClosedPeriod.ends_at > start)
-    return (await session.scalars(query)).all()
-
-
-async def list_closed_periods(session: AsyncSession) -> Sequence[ClosedPeriod]:
-    """Every closed period, oldest first (periods span all estates, so no scope applies)."""
-    return (await session.scalars(select(ClosedPeriod).order_by(ClosedPeriod.starts_at))).all()
 
 
 async def close_period(

@@ -132,10 +132,6 @@ class BusFront:
         self._units = frozenset(device.id for device in devices)
         self._behaviours = behaviours
 
-    def device_ids(self) -> list[int]:
-        """The configured unit addresses."""
-        return sorted(self._units)
-
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> list[int] | list[bool] | ExcCodes:
