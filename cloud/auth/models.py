@@ -89,3 +89,21 @@ class ApiKey(Base):
     rate_per_minute: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordReset(Base):
+    """A one-time password reset token: its SHA-256 only, an expiry, and when it was used.
+
+    ``issued_by_user_id`` names the administrator who issued it, or is null for a reset the user
+    requested for themselves.
+    """
+
+    __tablename__ = "auth_password_resets"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_users.id"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("auth_users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

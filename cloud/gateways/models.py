@@ -15,13 +15,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -111,6 +114,8 @@ class RelayState(Base):
     """A relay state a meter reported through its gateway: the only evidence a relay switched."""
 
     __tablename__ = "gateway_relay_states"
+    #: A relay command's outcome is looked up by the command_id its confirmation carries.
+    __table_args__ = (Index("ix_gateway_relay_states_command", "gateway_id", "command_id"),)
 
     gateway_id: Mapped[int] = mapped_column(ForeignKey("gateways.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -133,6 +138,33 @@ class ChargeDiscrepancy(Base):
     rerated_cents: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RelayCommandRecord(Base):
+    """A relay command a person queued through the API for one meter, carried by the push channel.
+
+    ``command_id`` is what the gateway journals with the relay state that confirms it;
+    ``idempotency_key`` is unique per meter, so a retried request returns this command again.
+    """
+
+    __tablename__ = "gateway_relay_commands"
+    __table_args__ = (
+        CheckConstraint("action IN ('open', 'close')", name="action"),
+        UniqueConstraint("meter_id", "idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    command_id: Mapped[str] = mapped_column(Text, unique=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    gateway_id: Mapped[int] = mapped_column(ForeignKey("gateways.id"))
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
+    action: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(Text)
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("auth_users.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("auth_api_keys.id"))
+    push_cursor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ConfigVersion(Base):
