@@ -11,11 +11,15 @@ import base64
 import os
 import stat
 from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING
 
 from edge_agent.sync.errors import SyncClientError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# ``cryptography`` is imported where a key is made or read, not here: a gateway without a
+# ``[cloud]`` section never needs it, and its bindings cost several MiB of the agent's memory.
 
 KEY_FILE_MODE = 0o600
 
@@ -33,6 +37,8 @@ class GatewayKey:
     @property
     def public_key_b64(self) -> str:
         """The raw 32-byte public key, standard base64 (44 characters)."""
+        from cryptography.hazmat.primitives import serialization
+
         raw = self._private_key.public_key().public_bytes(
             encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw
         )
@@ -49,6 +55,8 @@ def new_key(path: Path) -> GatewayKey:
     Enrolment saves the key only after the cloud accepted it, so a failed re-enrolment leaves the
     gateway with its old, still valid key.
     """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return GatewayKey(Ed25519PrivateKey.generate(), path)
 
 
@@ -61,6 +69,8 @@ def generate_key(path: Path) -> GatewayKey:
 
 def save_key(key: GatewayKey) -> None:
     """Write ``key`` to its path as PKCS#8 PEM, mode 0600, atomically (temporary file, rename)."""
+    from cryptography.hazmat.primitives import serialization
+
     pem = key._private_key.private_bytes(
         encoding=serialization.Encoding.PEM,
         format=serialization.PrivateFormat.PKCS8,
@@ -82,6 +92,9 @@ def save_key(key: GatewayKey) -> None:
 
 def load_key(path: Path) -> GatewayKey:
     """Read the key at ``path``; refuse a file that others can read (the key would be compromised)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         data = path.read_bytes()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import msgspec
 
 from edge_agent.sync.errors import (
@@ -35,6 +35,12 @@ from shared.sync import (
     timestamp_header,
 )
 from shared.sync.gateway_api import GatewayRefusal
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported when a transport is made, not here: a gateway without a ``[cloud]`` section
+# never talks to the cloud, and httpx with its dependencies costs several MiB of the agent's memory.
 
 #: Connect and write timeouts; reads get the per-request timeout (long polls need more).
 CONNECT_TIMEOUT_S = 10.0
@@ -62,6 +68,8 @@ class CloudTransport:
         transport: httpx.AsyncBaseTransport | None = None,
         signing_clock: Callable[[], datetime] = real_utc_now,
     ) -> None:
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         self.gateway_id = gateway_id
         self._key = key
@@ -81,6 +89,8 @@ class CloudTransport:
         self, method: str, path: str, *, body: bytes = b"", read_timeout_s: float = REQUEST_TIMEOUT_S
     ) -> bytes:
         """Send one signed request; return the body of a 200 answer, or raise the matching error."""
+        import httpx
+
         url = httpx.URL(self.base_url + path)
         sent_path = url.raw_path.decode("ascii")
         timestamp = timestamp_header(self._signing_clock())
