@@ -27,7 +27,7 @@ from cloud.api.wallets import WalletController
 from cloud.auth.controllers import ApiKeyController, AuthController, UserController
 from cloud.auth.dependencies import provide_db, provide_principal
 from cloud.auth.ratelimit import TokenBuckets
-from cloud.database.session import create_engine
+from cloud.database.session import create_engine, create_read_pool
 from cloud.errors import ApplicationError
 from cloud.gateways.controllers import gateway_push_lifespan, gateway_router
 from cloud.health.controllers import HealthController
@@ -37,6 +37,9 @@ API_VERSION = "1.0.0"
 #: this stays under the server's max_connections (100 by default).
 POOL_SIZE = 10
 POOL_OVERFLOW = 5
+#: Driver connections for the balance reads: each holds one for a single short statement, so a few
+#: serve thousands of requests a second.
+READ_POOL_SIZE = 4
 
 API_ROUTERS: tuple[ControllerRouterHandler, ...] = (
     AuthController,
@@ -76,9 +79,13 @@ def create_app(
         engine = create_engine(database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         app.state.engine = engine
         app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        read_pool = create_read_pool(database_url, size=READ_POOL_SIZE)
+        await read_pool.open()
+        app.state.read_pool = read_pool
         try:
             yield
         finally:
+            await read_pool.close()
             await engine.dispose()
 
     app = Litestar(

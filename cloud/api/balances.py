@@ -2,17 +2,32 @@
 
 ``cloud.wallets.services.get_wallet`` answers the same question in two ORM round trips; this
 read model answers it in one Core query, with the same scoping rule (``Scope.allows_wallet``).
+
+For a browser session, :func:`session_wallet_balances` goes further: the session lookup, the
+caller's scope and the balances are one prepared statement on a driver connection (one round
+trip, no ORM), and the answer is decided by the same code as everywhere else
+(:func:`cloud.auth.principal.principal_of_session`, then ``Scope.allows_wallet``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import date
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Row, text
+from psycopg import AsyncConnection
+from psycopg.rows import namedtuple_row
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.auth.errors import NotAuthenticated
+from cloud.auth.principal import (
+    SESSION_ENDED,
+    SESSION_PRINCIPAL_CTE,
+    principal_of_session,
+    session_parameters,
+)
 from cloud.errors import NotFound
 from cloud.estates.scope import Scope
 from cloud.wallets.models import PocketName
@@ -29,6 +44,39 @@ _WALLETS = text(
     ORDER BY w.id, p.name
     """
 )
+
+# The caller's principal on every row, the wallet's pockets beside it (nulls if no such wallet).
+_WALLET_BESIDE_PRINCIPAL = """
+    SELECT pr.*, w.id, w.estate_id, w.unit_id, w.holder_person_id, w.tenancy_id, w.opened_at,
+           w.closed_at, p.id AS pocket_id, p.name, p.account_id, a.currency, a.balance_cents, a.last_seq
+    FROM principal pr
+    LEFT JOIN wallets w ON w.id = %(wallet)s
+    LEFT JOIN pockets p ON p.wallet_id = w.id
+    LEFT JOIN ledger_accounts a ON a.id = p.account_id
+    ORDER BY p.name
+"""
+_SESSION_WALLET = SESSION_PRINCIPAL_CTE + _WALLET_BESIDE_PRINCIPAL
+
+
+async def session_wallet_balances(
+    connection: AsyncConnection[Any], token: str, wallet_id: int, *, today: date, source_address: str | None
+) -> WalletView:
+    """The wallet with its balances as the holder of session ``token`` may see it, in one round trip.
+
+    :class:`NotAuthenticated` if the session is over, :class:`NotFound` if the wallet does not exist
+    or lies outside the session's scope (the two read the same).
+    """
+    params = session_parameters(token, today) | {"wallet": wallet_id}
+    async with connection.cursor(row_factory=namedtuple_row) as cursor:
+        await cursor.execute(_SESSION_WALLET, params)
+        rows: list[Any] = await cursor.fetchall()
+    if not rows:
+        raise NotAuthenticated(SESSION_ENDED)
+    scope = principal_of_session(rows[0], source_address).scope
+    first = rows[0]
+    if first.id is None or not scope.allows_wallet(first.estate_id, first.id):
+        raise NotFound(f"wallet {wallet_id} not found")
+    return _view(rows)
 
 
 async def wallet_balances(session: AsyncSession, scope: Scope, wallet_id: int) -> WalletView:
@@ -49,7 +97,7 @@ async def wallets_balances(
     return [view for view in views if scope.allows_wallet(view.estate_id, view.id)]
 
 
-def _view(rows: list[Row[Any]]) -> WalletView:
+def _view(rows: Sequence[Any]) -> WalletView:
     first = rows[0]
     pockets = tuple(
         PocketBalance(

@@ -4,7 +4,9 @@ One uvicorn worker serves the app on loopback against the machine's PostgreSQL (
 with the seeded demo estate, dropped at the end); a load generator in a second process holds a
 fixed number of keep-alive connections: ``wrk`` when installed, else a small asyncio/httpx client.
 Every request pays the full price: session lookup, the tenant's scope (tenancies and wallets),
-the scoped wallet and pocket balances, JSON. Reports the median of runs and that run's p99.
+the scoped wallet and pocket balances (one prepared statement, ``cloud.api.balances``), JSON.
+Reports the median of runs and that run's p99, and the worker's CPU time per request, the figure
+least disturbed by whatever else the machine runs.
 
 Run directly (``python -m tests.bench.bench_api``) or through ``python -m tests.bench.run``.
 """
