@@ -1,9 +1,11 @@
 """The gateway agent: wires the store, buses, billing, relay control and the local page together.
 
 ``quantify-edge run --config edge.toml`` builds one :class:`GatewayAgent` and runs it until SIGTERM
-or SIGINT. Every bus has one coordinator and one poll scheduler; every reading goes through the
-billing service; communication lost and restored become alarm entries; a timer re-applies credit
-control when a friendly-credit window that deferred a disconnection ends.
+or SIGINT. Every bus has one coordinator and one poll scheduler; LoRaWAN and NB-IoT meters are heard
+through their bridges (``edge_agent.radio``, started only when configured); every reading, whatever
+its protocol, goes through the one billing service; communication lost and restored become alarm
+entries; a timer re-applies credit control when a friendly-credit window that deferred a
+disconnection ends.
 
 With a ``[cloud]`` section the agent also runs the sync client (``edge_agent.sync``): journal upload,
 balances and config back, and the push channel. The configuration it runs is ``edge.toml`` merged
@@ -31,19 +33,19 @@ from edge_agent.billing.state import MeterBillingState, decode_state
 from edge_agent.config.document import DocumentConfig, config_from_document
 from edge_agent.config.model import EdgeConfig, MeterConfig
 from edge_agent.errors import ConfigError
+from edge_agent.radio import RadioLinks, journal_communication
 from edge_agent.relay.controller import RelayActuator, RelayController
 from edge_agent.status import GatewayStatus
 from edge_agent.status_report import StatusReporter
 from edge_agent.store.database import open_database, open_reader
 from edge_agent.store.journal import Journal
-from edge_agent.store.statements import CLEAR_OPEN_ALARM, UPSERT_OPEN_ALARM
 from edge_agent.sync.client import SyncClient
 from edge_agent.sync.keys import GatewayKey, load_key
 from edge_agent.sync.store import stored_document
 from edge_agent.sync.transport import CloudTransport
 from edge_agent.web import WebServer, create_web_app
-from firmware_profiles import FirmwareProfileError, ProfileRegistry, packaged_registry
-from shared.journal import Alarm, AlarmKind, ReadingSource
+from firmware_profiles import FirmwareProfileError, ProfileRegistry, Transport, packaged_registry
+from shared.journal import ReadingSource
 from shared.quantities import BILLING_REGISTER, Measurement
 from shared.sync.gateway_api import GatewayConfigDocument
 
@@ -102,12 +104,17 @@ class GatewayAgent:
         #: Each meter's latest read failure, until it answers again (shown on the local page).
         self.last_failure: dict[str, str] = {}
         self.last_register: dict[str, tuple[Decimal, datetime]] = {}
+        self.radio = RadioLinks(
+            config, registry=self.registry, billing=self.billing, relays=self.relays, journal=self.journal,
+            reader=self.reader, clock=clock, on_register=self._note_register,
+        )  # fmt: skip
         self.reporter = StatusReporter(self)
         self.web: WebServer | None = None
         self.sync: SyncClient | None = None if key is None else self._sync_client(key)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, bill and control until ``stop`` is set; then shut down cleanly."""
+        await self.radio.start()
         await self._confirm_relays_at_start(self.config.meters)
         for bus_id in self.coordinators:
             self._start_polling(bus_id)
@@ -115,8 +122,8 @@ class GatewayAgent:
         tasks.append(await self._start_web())
         if self.sync is not None:
             tasks.append(asyncio.create_task(self.sync.run(), name="sync"))
-        log.info("gateway %s running: %d meters on %d buses", self.config.gateway_id,
-                 len(self.config.meters), len(self.coordinators))  # fmt: skip
+        log.info("gateway %s running: %d meters on %d buses, %d by radio", self.config.gateway_id,
+                 len(self.config.meters), len(self.coordinators), len(self.radio.meters))  # fmt: skip
         try:
             await stop.wait()
         finally:
@@ -132,6 +139,7 @@ class GatewayAgent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.relays.close()
+        await self.radio.stop()
         for coordinator in self.coordinators.values():
             coordinator.close()
         self.journal.close()
@@ -186,7 +194,10 @@ class GatewayAgent:
         for bus in new.buses:
             if self.coordinators[bus.id].meters != tuple(m for m in new.meters if m.bus == bus.id):
                 await self._restart_polling(bus.id)
-        if self._pollers:  # running: new and changed meters' relays are read before credit control acts
+        await self.radio.use_config(new)
+        if (
+            self._pollers or self.radio.running
+        ):  # new and changed meters' relays are read before credit control acts
             await self._confirm_relays_at_start([m for m in new.meters if old_meters.get(m.id) != m])
 
     # --- the local page's view of the agent (edge_agent.web.GatewayControl) -------------------
@@ -198,6 +209,10 @@ class GatewayAgent:
     async def read_meter_now(self, meter_id: str) -> str:
         """Read one meter at once, through the same pipeline as a scheduled poll."""
         meter = self._meter(meter_id)
+        if meter.bus is None:
+            heard = self.radio.health(meter).last_heard_at
+            when = "nothing yet" if heard is None else f"its last frame at {heard:%H:%M:%S} UTC"
+            return f"{meter_id}: a {meter.transport} meter sends when it is due and cannot be asked; {when}"
         reading = await self.coordinators[meter.bus].read_meter(meter)
         await self.on_reading(reading)
         if not reading.ok:
@@ -243,28 +258,20 @@ class GatewayAgent:
         values: dict[Measurement, Decimal] = dict(reading.values)
         register = values.get(BILLING_REGISTER[meter.utility])
         if register is not None:
-            self.last_register[meter.id] = (register, reading.read_at)
+            self._note_register(meter.id, register, reading.read_at)
         # Shielded: a poller cancelled by a config switch must not stop a reading half-way, between
         # its relay command's commit and handing the command to the relay controller.
         await asyncio.shield(self.billing.on_reading(meter.id, values, reading.read_at, ReadingSource.MODBUS))
+
+    def _note_register(self, meter_id: str, register: Decimal, read_at: datetime) -> None:
+        """The meter's latest billing register, for the page (Modbus and radio alike)."""
+        self.last_register[meter_id] = (register, read_at)
 
     async def _journal_transition(self, reading: MeterReading) -> None:
         transition = reading.transition
         assert transition is not None
         lost = transition.kind is TransitionKind.COMMUNICATION_LOST
-        kind = AlarmKind.COMMUNICATION_LOST if lost else AlarmKind.COMMUNICATION_RESTORED
-        with self.journal.transaction(self.clock()) as txn:
-            entry = txn.append(
-                Alarm(meter_id=transition.meter_id, kind=kind, detail=transition.detail[:1000])
-            )
-            if lost:
-                txn.execute(
-                    UPSERT_OPEN_ALARM, (transition.meter_id, kind.value, transition.detail[:1000], entry.seq)
-                )
-            else:
-                txn.execute(CLEAR_OPEN_ALARM, (transition.meter_id, AlarmKind.COMMUNICATION_LOST.value))
-        await txn.committed()
-        log.warning("meter %s: %s (%s)", transition.meter_id, kind.value, transition.detail)
+        await journal_communication(self.journal, self.clock(), transition.meter_id, lost, transition.detail)
 
     async def _confirm_relays_at_start(self, meters: Sequence[MeterConfig]) -> None:
         """Read every relay once: credit control must start from what the meters say."""
@@ -336,6 +343,8 @@ class GatewayAgent:
         return decode_state(None if row is None else row[0])
 
     def _actuator_for(self, meter: MeterConfig) -> RelayActuator | None:
-        if not self.registry.get(meter.profile).has_relay:
+        if meter.transport is not Transport.MODBUS:
+            return self.radio.actuator_for(meter)
+        if not self.registry.get(meter.profile).has_relay or meter.bus is None:
             return None
         return ModbusRelay(self.coordinators[meter.bus])

@@ -24,7 +24,7 @@ class RelayView(enum.StrEnum):
 
 
 class HealthView(msgspec.Struct, frozen=True, kw_only=True):
-    """Communication health of one meter."""
+    """Communication health of one meter (a radio meter's last good read is its last frame)."""
 
     online: bool
     last_good_read_at: datetime | None
@@ -49,8 +49,15 @@ class MeterStatus(msgspec.Struct, frozen=True, kw_only=True):
     unit: str
     utility: str
     profile: str
-    bus: str
-    address: int
+    #: How the gateway hears from the meter: modbus, lorawan or nbiot.
+    protocol: str = "modbus"
+    bus: str | None
+    address: int | None
+    #: A radio meter's device: its DevEUI (LoRaWAN) or IMEI (NB-IoT).
+    device_id: str | None = None
+    #: The radio link of the meter's last uplink, where the network reports it (LoRaWAN).
+    rssi_dbm: int | None = None
+    snr_db: float | None = None
     register: Decimal | None
     """The billing register in billing units (kWh or kL), as the meter's display shows it."""
     register_unit: str

@@ -7,7 +7,7 @@ from functools import cache
 
 from edge_agent.billing.decide import MeterBilling
 from edge_agent.config.model import EdgeConfig, MeterConfig
-from firmware_profiles import ProfileRegistry
+from firmware_profiles import ProfileRegistry, pulse_billing
 from shared.metering import RegisterSpec
 from shared.quantities import Utility
 from shared.tariffs import CompiledTariff, TariffSchedule, compile_tariff
@@ -26,9 +26,18 @@ MAX_RATE_PER_HOUR: dict[Utility, Decimal] = {
 def build_meter_billing(meter: MeterConfig, config: EdgeConfig, registry: ProfileRegistry) -> MeterBilling:
     """The register spec, compiled tariff and credit policy of one meter."""
     profile = registry.get(meter.profile)
+    # A pulse counter's register counts pulses; the meter's own weight makes them litres or Wh.
+    counts_pulses = profile.payload is not None and profile.payload.pulses_become is not None
+    if counts_pulses and meter.pulse_weight is None:
+        raise ValueError(f"meter {meter.id}: {profile.model_id} counts pulses, so it needs a pulse_weight")
+    billing = (
+        pulse_billing(profile, meter.pulse_weight)
+        if counts_pulses and meter.pulse_weight
+        else profile.billing
+    )
     spec = RegisterSpec(
-        resolution=profile.billing.resolution,
-        maximum=profile.billing.declared_maximum,
+        resolution=billing.resolution,
+        maximum=billing.declared_maximum,
         max_rate_per_h=MAX_RATE_PER_HOUR[meter.utility],
     )
     return MeterBilling(

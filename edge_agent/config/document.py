@@ -7,23 +7,26 @@ strictly as the loader checks ``edge.toml``: every meter's profile must be known
 parse and form a schedule, every policy must parse, every billed utility needs a tariff. A document
 that fails any check is refused whole, so the agent keeps running on the configuration it has.
 
-A cloud meter's bus and address come from the document. When the document leaves them null
-(connection details kept on site) they are taken from the ``[[meters]]`` entry with the same id in
-``edge.toml``. A meter whose bus is not configured on this gateway, or that has no Modbus address
-at all (a LoRaWAN or NB-IoT meter), is not polled by this agent: it is listed in
-:attr:`DocumentConfig.unreachable` so the caller can say so, and it is not an error, because buses
-are added on site after the cloud knows about the meter.
+A cloud meter's connection comes from the document: a Modbus bus and address, a LoRaWAN DevEUI or
+an NB-IoT IMEI. When the document leaves it null (connection details kept on site) it is taken from
+the ``[[meters]]`` entry with the same id in ``edge.toml``, and so are a radio meter's site details
+(pulse weight and input, uplink interval), which the cloud does not hold. A meter this gateway
+cannot reach (its bus is not configured, ``edge.toml`` has no ``[lorawan]``/``[nbiot]`` section, its
+NB-IoT key folder is not provisioned, its pulse weight is unknown) is listed in
+:attr:`DocumentConfig.unreachable` so the caller can say so; it is not an error, because buses and
+keys are added on site after the cloud knows about the meter.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge_agent.config.model import EdgeConfig, MeterConfig
 from edge_agent.errors import ConfigError
-from firmware_profiles import FirmwareProfileError, ProfileRegistry
+from firmware_profiles import FirmwareProfileError, Profile, ProfileRegistry, Transport
 from shared.credit import CreditError, CreditPolicy, parse_credit_policies
 from shared.quantities import Utility
 from shared.sync.gateway_api import ConfigMeter, GatewayConfigDocument
@@ -65,12 +68,13 @@ def config_from_document(
     unreachable: dict[str, str] = {}
     for index, cloud_meter in enumerate(document.meters):
         _check_profile(where, index, cloud_meter, registry)
-        meter_or_reason = _meter(local, cloud_meter, limits)
+        meter_or_reason = _meter(local, cloud_meter, limits, registry)
         if isinstance(meter_or_reason, str):
             unreachable[cloud_meter.id] = meter_or_reason
         else:
             meters.append(meter_or_reason)
     _refuse_duplicate_meters(where, document.meters)
+    meters = _refuse_shared_devices(meters, unreachable)
     tariffs = _tariffs(where, document)
     for meter in meters:
         if meter.utility not in tariffs:
@@ -96,27 +100,101 @@ def _check_profile(where: str, index: int, meter: ConfigMeter, registry: Profile
         ) from None
 
 
-def _meter(local: EdgeConfig, cloud: ConfigMeter, limits: dict[str, int]) -> MeterConfig | str:
-    """The meter as the agent runs it, or why this gateway cannot poll it."""
+def _meter(
+    local: EdgeConfig, cloud: ConfigMeter, limits: dict[str, int], registry: ProfileRegistry
+) -> MeterConfig | str:
+    """The meter as the agent runs it, or why this gateway cannot reach it."""
     on_site = next((meter for meter in local.meters if meter.id == cloud.id), None)
-    bus = cloud.bus if cloud.bus is not None else (on_site.bus if on_site else None)
-    address = cloud.address if cloud.address is not None else (on_site.address if on_site else None)
-    if bus is None or address is None:
-        return "no Modbus bus and address in the cloud's config or in edge.toml"
-    if bus not in {configured.id for configured in local.buses}:
-        return f"bus {bus!r} is not configured in edge.toml"
-    return MeterConfig(
-        id=cloud.id,
-        unit=cloud.unit,
-        utility=cloud.utility,
-        profile=cloud.profile,
-        bus=bus,
-        address=address,
-        poll_interval_s=cloud.poll_interval_s,
-        wallet_id=cloud.wallet_id,
-        pocket=cloud.pocket,
+    meter = _connected(cloud, on_site)
+    if isinstance(meter, str):
+        return meter
+    meter = dataclasses.replace(
+        meter, id=cloud.id, unit=cloud.unit, utility=cloud.utility, profile=cloud.profile,
+        wallet_id=cloud.wallet_id, pocket=cloud.pocket,
         credit_limit_cents=limits.get(cloud.wallet_id, 0) if cloud.wallet_id else 0,
+    )  # fmt: skip
+    profile = registry.get(cloud.profile)
+    if profile.transport is not meter.transport:
+        return (
+            f"its profile {cloud.profile} is a {profile.transport} meter; its connection is {meter.transport}"
+        )
+    if meter.transport is Transport.MODBUS:
+        if meter.bus not in {configured.id for configured in local.buses}:
+            return f"bus {meter.bus!r} is not configured in edge.toml"
+        return meter
+    return _radio_problem(local, meter, profile) or meter
+
+
+def _connected(cloud: ConfigMeter, on_site: MeterConfig | None) -> MeterConfig | str:
+    """The meter's connection: the cloud's when it names one (an address it leaves null comes from
+    ``edge.toml``), else the one ``edge.toml`` gives it; radio details always come from ``edge.toml``."""
+    named = [key for key in ("bus", "dev_eui", "imei") if getattr(cloud, key) is not None]
+    if len(named) > 1:
+        return f"the cloud's config gives it more than one connection ({', '.join(named)})"
+    same_device = (
+        named != ["bus"]
+        and on_site is not None
+        and (on_site.dev_eui, on_site.imei)
+        == (
+            cloud.dev_eui,
+            cloud.imei,
+        )
     )
+    if on_site is not None and (not named or same_device):
+        return dataclasses.replace(on_site, poll_interval_s=_interval(cloud, on_site))
+    if not named:
+        return "no Modbus bus and address, dev_eui or imei in the cloud's config or in edge.toml"
+    if named == ["bus"]:
+        address = cloud.address if cloud.address is not None else (on_site.address if on_site else None)
+        if address is None:
+            return "no Modbus address in the cloud's config or in edge.toml"
+        return _blank(cloud, bus=cloud.bus, address=address, poll_interval_s=cloud.poll_interval_s)
+    return _blank(cloud, dev_eui=cloud.dev_eui, imei=cloud.imei, poll_interval_s=cloud.poll_interval_s)
+
+
+def _interval(cloud: ConfigMeter, on_site: MeterConfig) -> int:
+    # A radio meter's uplink interval is a site matter (how its device is configured).
+    return on_site.poll_interval_s if on_site.transport is not Transport.MODBUS else cloud.poll_interval_s
+
+
+def _blank(cloud: ConfigMeter, **connection: Any) -> MeterConfig:
+    """A meter with only its connection set; :func:`_meter` fills in the rest from the document."""
+    fields: dict[str, Any] = {"bus": None, "address": None, **connection}
+    return MeterConfig(
+        id=cloud.id, unit=cloud.unit, utility=cloud.utility, profile=cloud.profile, wallet_id=None,
+        pocket=cloud.pocket, credit_limit_cents=0, **fields,
+    )  # fmt: skip
+
+
+def _radio_problem(local: EdgeConfig, meter: MeterConfig, profile: Profile) -> str | None:
+    """Why a LoRaWAN or NB-IoT meter cannot be heard by this gateway, if it cannot."""
+    if meter.transport is Transport.LORAWAN and local.lorawan is None:
+        return "it is a LoRaWAN meter and edge.toml has no [lorawan] section"
+    if meter.transport is Transport.NBIOT:
+        if local.nbiot is None:
+            return "it is an NB-IoT meter and edge.toml has no [nbiot] section"
+        assert meter.imei is not None
+        keys = local.nbiot.oscore_context(meter.imei) / "settings.json"
+        if not keys.is_file():
+            return f"no OSCORE security context for IMEI {meter.imei} on this gateway ({keys})"
+    if profile.codec.pulses_become is not None and meter.pulse_weight is None:
+        return f"{profile.model_id} counts pulses and edge.toml gives this meter no pulse_weight"
+    return None
+
+
+def _refuse_shared_devices(meters: list[MeterConfig], unreachable: dict[str, str]) -> list[MeterConfig]:
+    """A second meter with a DevEUI or IMEI already used would make that device's frames ambiguous."""
+    owners: dict[str, str] = {}
+    kept = []
+    for meter in meters:
+        device = meter.dev_eui or meter.imei
+        if device is not None and device in owners:
+            unreachable[meter.id] = f"its device {device} is already meter {owners[device]}'s"
+            continue
+        if device is not None:
+            owners[device] = meter.id
+        kept.append(meter)
+    return kept
 
 
 def _refuse_duplicate_meters(where: str, meters: list[ConfigMeter]) -> None:

@@ -13,6 +13,9 @@ import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from edge_agent.adapters.lorawan.settings import LoRaWANSettings, parse_lorawan
+from edge_agent.adapters.nbiot.settings import NbiotSettings, parse_nbiot
+from edge_agent.config.meter_entries import MeterContext, parse_meter
 from edge_agent.config.model import (
     BusConfig,
     BusKind,
@@ -26,15 +29,17 @@ from edge_agent.config.model import (
 )
 from edge_agent.config.reader import Section
 from edge_agent.errors import ConfigError
-from firmware_profiles import FirmwareProfileError, ProfileRegistry, packaged_registry
+from firmware_profiles import ProfileRegistry, Transport, packaged_registry
 from shared.credit import CreditError, CreditPolicy, parse_credit_policies
-from shared.journal import Pocket
 from shared.quantities import Utility
 from shared.sync import MAX_BATCH_ENTRIES
 from shared.tariffs import TariffError, TariffSchedule, TariffVersion, parse_tariff
 from shared.tariffs.calendar_days import supported_countries
 
-TOP_LEVEL_KEYS = {"gateway", "web", "journal", "cloud", "buses", "wallets", "meters", "tariffs", "credit"}
+TOP_LEVEL_KEYS = {
+    "gateway", "web", "journal", "cloud", "buses", "wallets", "meters", "tariffs", "credit",
+    "lorawan", "nbiot",
+}  # fmt: skip
 BUS_KEYS = {"id", "kind", "port", "baud", "parity", "stop_bits", "byte_size", "host", "timeout_ms", "retries"}
 
 
@@ -61,9 +66,14 @@ def load_config(text: str, *, source: Path, registry: ProfileRegistry) -> EdgeCo
     timezone = _timezone(gateway)
     buses = tuple(_bus(section) for section in root.sections("buses"))
     _refuse_duplicates(root, "buses", [bus.id for bus in buses])
-    credit_limits = _wallets(root)
-    meters = tuple(_meter(s, buses, registry, credit_limits) for s in root.sections("meters"))
+    lorawan, nbiot = _lorawan(root, base, gateway.text("id")), _nbiot(root, base)
+    context = MeterContext(
+        bus_ids=[bus.id for bus in buses], registry=registry, credit_limits=_wallets(root),
+        radio_sections=[t for t, s in ((Transport.LORAWAN, lorawan), (Transport.NBIOT, nbiot)) if s],
+    )  # fmt: skip
+    meters = tuple(parse_meter(section, context) for section in root.sections("meters"))
     _refuse_duplicates(root, "meters", [meter.id for meter in meters])
+    _refuse_duplicate_radio_ids(root, meters)
     tariffs = _tariffs(root.section("tariffs"), base)
     _check_every_meter_has_a_tariff(root, meters, tariffs)
     credit = _credit(root, timezone, {meter.utility for meter in meters})
@@ -81,7 +91,35 @@ def load_config(text: str, *, source: Path, registry: ProfileRegistry) -> EdgeCo
         tariffs=tariffs,
         credit=credit,
         cloud=_cloud(root, base),
+        lorawan=lorawan,
+        nbiot=nbiot,
     )
+
+
+def _lorawan(root: Section, base: Path, gateway_id: str) -> LoRaWANSettings | None:
+    """``[lorawan]``, read by the bridge's own parser (which needs no MQTT library)."""
+    if "lorawan" not in root.table:
+        return None
+    return parse_lorawan(root.table["lorawan"], source=root.source, base=base, gateway_id=gateway_id)
+
+
+def _nbiot(root: Section, base: Path) -> NbiotSettings | None:
+    """``[nbiot]``, read by the bridge's own parser (which needs no CoAP library)."""
+    if "nbiot" not in root.table:
+        return None
+    return parse_nbiot(root.table["nbiot"], source=root.source, base=base)
+
+
+def _refuse_duplicate_radio_ids(root: Section, meters: tuple[MeterConfig, ...]) -> None:
+    """Two meters with one DevEUI or IMEI would make every frame of that device ambiguous."""
+    for key in ("dev_eui", "imei"):
+        seen: set[str] = set()
+        for index, meter in enumerate(meters):
+            value = getattr(meter, key)
+            if value is not None and value in seen:
+                where = f"{root.source}: meters[{index}].{key}"
+                raise ConfigError(f"{where}: {value!r} is used by another meter; it must be unique")
+            seen.add(value)
 
 
 def _cloud(root: Section, base: Path) -> CloudConfig | None:
@@ -149,38 +187,6 @@ def _wallets(root: Section) -> dict[str, int]:
         section.check_keys({"id", "credit_limit_cents"})
         limits[section.text("id")] = section.integer("credit_limit_cents", 0, low=0, high=10**9)
     return limits
-
-
-def _meter(
-    section: Section, buses: tuple[BusConfig, ...], registry: ProfileRegistry, credit_limits: dict[str, int]
-) -> MeterConfig:
-    section.check_keys(
-        {"id", "unit", "utility", "profile", "bus", "address", "poll_interval_s", "wallet", "pocket"}
-    )
-    utility = section.choice("utility", Utility)
-    profile = section.text("profile")
-    try:
-        registry.get(profile)
-    except FirmwareProfileError as error:
-        raise section.fail("profile", f"a known firmware profile ({error})", profile) from None
-    bus = section.text("bus")
-    if bus not in {b.id for b in buses}:
-        raise section.fail(
-            "bus", f"the id of a configured bus ({', '.join(b.id for b in buses) or 'none'})", bus
-        )
-    wallet = section.optional_text("wallet")
-    return MeterConfig(
-        id=section.text("id"),
-        unit=section.text("unit"),
-        utility=utility,
-        profile=profile,
-        bus=bus,
-        address=section.integer("address", low=1, high=247),
-        poll_interval_s=section.integer("poll_interval_s", 60, low=1, high=86_400),
-        wallet_id=wallet,
-        pocket=section.choice("pocket", Pocket, Pocket.for_utility(utility)),
-        credit_limit_cents=credit_limits.get(wallet, 0) if wallet else 0,
-    )
 
 
 def _tariffs(section: Section, base: Path) -> dict[Utility, TariffSchedule]:

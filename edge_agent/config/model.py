@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from firmware_profiles import Transport
 from shared.credit import CreditPolicy
 from shared.journal import Pocket
 from shared.quantities import Utility
 from shared.tariffs import TariffSchedule
+
+if TYPE_CHECKING:  # the bridges' modules are imported only by an agent that runs them
+    from edge_agent.adapters.lorawan.settings import LoRaWANSettings
+    from edge_agent.adapters.nbiot.settings import NbiotSettings
 
 
 class BusKind(enum.StrEnum):
@@ -50,18 +57,41 @@ class BusConfig:
 @dataclass(frozen=True, slots=True)
 class MeterConfig:
     """One meter the gateway reads, and bills when it has a wallet (bulk and common-property
-    meters have none: they are read and journalled for reconciliation, not charged)."""
+    meters have none: they are read and journalled for reconciliation, not charged).
+
+    A meter has exactly one connection: a Modbus ``bus`` and ``address``, a LoRaWAN ``dev_eui``,
+    or an NB-IoT ``imei``.
+    """
 
     id: str
     unit: str
     utility: Utility
     profile: str
-    bus: str
-    address: int
+    bus: str | None
+    address: int | None
+    #: Modbus: how often the meter is polled. Radio: how often it is expected to send, which is
+    #: what its communication-lost alarm is judged against.
     poll_interval_s: int
     wallet_id: str | None
     pocket: Pocket
     credit_limit_cents: int
+    dev_eui: str | None = None
+    imei: str | None = None
+    #: Pulse counters: the litres or Wh one pulse stands for (the meter's own, not the model's).
+    pulse_weight: Decimal | None = None
+    #: The input of a multi-input pulse device that feeds this meter (Adeunis "A"/"B").
+    pulse_input: str | None = None
+    #: Seconds between logged samples, where only the device's own configuration says (Adeunis).
+    history_period_s: int | None = None
+
+    @property
+    def transport(self) -> Transport:
+        """How the gateway hears from the meter."""
+        if self.dev_eui is not None:
+            return Transport.LORAWAN
+        if self.imei is not None:
+            return Transport.NBIOT
+        return Transport.MODBUS
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +142,10 @@ class EdgeConfig:
     credit: dict[Utility, CreditPolicy]
     #: ``None`` when ``edge.toml`` has no ``[cloud]`` section: the gateway runs stand-alone.
     cloud: CloudConfig | None = None
+    #: ``[lorawan]``: the broker ChirpStack publishes to; ``None`` without LoRaWAN meters.
+    lorawan: LoRaWANSettings | None = None
+    #: ``[nbiot]``: the CoAP server NB-IoT meters call; ``None`` without NB-IoT meters.
+    nbiot: NbiotSettings | None = None
 
     def bus(self, bus_id: str) -> BusConfig:
         return next(bus for bus in self.buses if bus.id == bus_id)

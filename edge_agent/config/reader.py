@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -45,6 +46,19 @@ class Section:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.fail(key, f"a whole number from {low} to {high}", value)
         return value
+
+    def positive_decimal(self, key: str) -> Decimal | None:
+        """A decimal written as a string (a TOML float is not exact), or ``None`` when absent."""
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        try:
+            number = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number <= 0:
+            raise self.fail(key, 'a positive decimal written as a string, e.g. "10"', value)
+        return number
 
     def choice(self, key: str, kind: type[E], default: E | None = None) -> E:
         value = self.table.get(key, default)

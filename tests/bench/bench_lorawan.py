@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import statistics
@@ -26,9 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edge_agent.adapters.frames.billing_sink import BillingSink
-from edge_agent.adapters.lorawan import LoRaWANBridge, parse_lorawan
+from edge_agent.adapters.lorawan import parse_lorawan
+from edge_agent.adapters.lorawan.bridge import LoRaWANBridge
 from edge_agent.billing.service import BillingService
 from edge_agent.config import load_config
+from edge_agent.radio import lorawan_devices
 from edge_agent.relay.controller import RelayController
 from edge_agent.store.database import open_database, open_reader
 from edge_agent.store.journal import Journal
@@ -40,6 +43,7 @@ from tests.support.paths import REFDATA, REPO_ROOT
 
 FLAT = REPO_ROOT / "examples" / "tariffs" / "flat.toml"
 METERS = 200
+DEV_EUIS = [f"{n:016x}" for n in range(0xB0_0000_0000_0000, 0xB0_0000_0000_0000 + METERS)]
 UPLINKS = int(os.environ.get("BENCH_LORAWAN_UPLINKS", "20000"))
 REPEATS = int(os.environ.get("BENCH_LORAWAN_REPEATS", "3"))
 TIMEOUT_S = 120.0
@@ -85,13 +89,13 @@ def estate_config(store: Path) -> str:
     """An estate of WS52x sockets, each with its own wallet."""
     lines = [
         f'[gateway]\nid = "gw-bench"\nstore = "{store}"',
-        '[[buses]]\nid = "bus"\nkind = "tcp"\nhost = "127.0.0.1"',
+        '[lorawan]\nhost = "127.0.0.1"',
         f'[tariffs]\nelectricity = "{FLAT}"',
     ]
-    for n in range(METERS):
+    for n, dev_eui in enumerate(DEV_EUIS):
         lines.append(
             f'[[meters]]\nid = "m{n}"\nunit = "Unit {n}"\nutility = "electricity"\n'
-            f'profile = "milesight-ws52x"\nbus = "bus"\naddress = {n % 247 + 1}\nwallet = "w{n}"'
+            f'profile = "milesight-ws52x"\ndev_eui = "{dev_eui}"\nwallet = "w{n}"'
         )
     return "\n".join(lines)
 
@@ -119,13 +123,13 @@ async def one_run(tmp: Path, broker: services.Broker) -> tuple[float, float, int
         await billing.apply_cloud_balance(f"w{n}", Pocket.ELECTRICITY, 100_000_000, 0)
     sink = CountingSink(billing, relays, journal, {m.id: m for m in config.meters}, clock)
     application = str(uuid.uuid4())
-    devices = [f"{n:016x}" for n in range(0xB0_0000_0000_0000, 0xB0_0000_0000_0000 + METERS)]
+    devices = DEV_EUIS
     settings = parse_lorawan(
         {"host": broker.host, "port": broker.port, "client_id": f"bench-gw-{uuid.uuid4().hex[:8]}",
-         "clean_session": True, "application_ids": [application], "max_queued_events": 1_000_000,
-         "devices": [{"meter": f"m{n}", "dev_eui": eui} for n, eui in enumerate(devices)]},
+         "clean_session": True, "application_ids": [application], "max_queued_events": 1_000_000},
         source="bench", base=tmp, gateway_id="gw-bench",
     )  # fmt: skip
+    settings = dataclasses.replace(settings, devices=lorawan_devices(config.meters))
     profile = packaged_registry().get("milesight-ws52x")
     bridge = LoRaWANBridge(settings, {f"m{n}": profile for n in range(METERS)}, sink)
     task = asyncio.create_task(bridge.run())

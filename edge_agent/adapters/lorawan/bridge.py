@@ -43,6 +43,7 @@ from edge_agent.adapters.lorawan.events import (
     StatusEvent,
     Topic,
     UpEvent,
+    best_signal,
     downlink_command,
     network_time,
     parse_event,
@@ -85,6 +86,8 @@ class BridgeHealth:
     last_heard: dict[str, datetime] = field(default_factory=dict)
     #: The battery level each meter last reported in a status event, in percent.
     battery_pct: dict[str, float] = field(default_factory=dict)
+    #: RSSI (dBm) and SNR (dB) of each meter's last uplink, at the gateway that heard it best.
+    signal: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +223,9 @@ class LoRaWANBridge:
             if self._is_repeat(device, event):
                 self.health.duplicates += 1
                 return
+            signal = best_signal(event)
+            if signal is not None:
+                self.health.signal[device.meter_id] = signal
             await self._queues[device.dev_eui].put(_Frame(event, None, received_at))
         elif isinstance(event, AckEvent):
             self.relay.on_ack(device.meter_id, event.queue_item_id, event.acknowledged)

@@ -24,8 +24,15 @@ class DeviceInfo(msgspec.Struct, rename="camel"):
     application_id: str = ""
 
 
+class RxInfo(msgspec.Struct, rename="camel"):
+    """How one LoRa gateway heard the uplink."""
+
+    rssi: int = 0
+    snr: float = 0.0
+
+
 class UpEvent(msgspec.Struct, rename="camel"):
-    """An uplink: ``deviceInfo``, ``deduplicationId``, ``time``, ``fCnt``, ``fPort``, ``data``."""
+    """An uplink: ``deviceInfo``, ``deduplicationId``, ``time``, ``fCnt``, ``fPort``, ``data``, ``rxInfo``."""
 
     device_info: DeviceInfo
     deduplication_id: str = ""
@@ -33,6 +40,15 @@ class UpEvent(msgspec.Struct, rename="camel"):
     f_cnt: int = 0
     f_port: int = 0
     data: str = ""
+    rx_info: list[RxInfo] = msgspec.field(default_factory=list)
+
+
+def best_signal(event: UpEvent) -> tuple[int, float] | None:
+    """RSSI (dBm) and SNR (dB) at the gateway that heard the uplink best, if any says."""
+    if not event.rx_info:
+        return None
+    best = max(event.rx_info, key=lambda rx: rx.rssi)
+    return best.rssi, best.snr
 
 
 class AckEvent(msgspec.Struct, rename="camel"):

@@ -1,4 +1,4 @@
-"""``[lorawan]`` in the agent's config: the broker, the topics and each meter's device.
+"""``[lorawan]`` in the agent's config: the broker ChirpStack publishes to, and the topics.
 
 ```toml
 [lorawan]
@@ -9,7 +9,7 @@ ca_file = "ca.pem"            # optional with tls: the CA that signed the broker
 cert_file = "gw.pem"          # optional: a client certificate (and key_file) for mutual TLS
 key_file = "gw.key"
 username = "quantify"         # optional
-password = "secret"           # optional, only with username
+password_file = "mqtt.pass"   # optional, only with username: a file holding the password
 client_id = "quantify-gw-1"   # default "quantify-<gateway id>"; a persistent session needs a fixed one
 clean_session = false         # false: the broker keeps our QoS 1 events while we reconnect
 topic_prefix = "application"  # ChirpStack's default topic template starts with "application"
@@ -18,15 +18,11 @@ ack_timeout_s = 300           # wait for the meter to acknowledge a relay downli
 state_timeout_s = 300         # then for an uplink reporting the relay
 reconnect_max_s = 30          # reconnect backoff cap
 max_queued_events = 20000     # events received and not yet processed, at most
-
-[[lorawan.devices]]
-meter = "m7"                  # a [[meters]] id
-dev_eui = "24e124128c123456"  # 16 hex digits
-application_id = "17c82e96-be03-4f38-aef3-f83d48582d97"  # optional: learned from its uplinks
-pulse_weight = "10"           # pulse counters: litres or Wh per pulse, a decimal string
-pulse_input = "A"             # optional: the input of a multi-input pulse device
-history_period_s = 3600       # optional: logging period where only the device's config says
+lost_after_intervals = 3      # a meter silent this many uplink intervals is "communication lost"
 ```
+
+The meters themselves are ``[[meters]]`` entries with a ``dev_eui`` (``edge_agent.config``); the
+daemon turns them into :attr:`LoRaWANSettings.devices`.
 """
 
 from __future__ import annotations
@@ -36,9 +32,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from edge_agent.adapters.frames.table import Table, refuse_duplicates
+from edge_agent.adapters.frames.table import Table
 
-_DEV_EUI = re.compile(r"[0-9a-f]{16}")
 _TOPIC_PART = re.compile(r"[^#+/\s]+")
 _KEYS = {
     "host",
@@ -49,6 +44,7 @@ _KEYS = {
     "key_file",
     "username",
     "password",
+    "password_file",
     "client_id",
     "clean_session",
     "topic_prefix",
@@ -57,9 +53,8 @@ _KEYS = {
     "state_timeout_s",
     "reconnect_max_s",
     "max_queued_events",
-    "devices",
+    "lost_after_intervals",
 }
-_DEVICE_KEYS = {"meter", "dev_eui", "application_id", "pulse_weight", "pulse_input", "history_period_s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +89,9 @@ class LoRaWANSettings:
     state_timeout_s: float = 300.0
     reconnect_max_s: float = 30.0
     max_queued_events: int = 20_000
+    #: A meter silent for this many of its uplink intervals raises ``communication_lost``.
+    lost_after_intervals: int = 3
+    #: The meters behind ChirpStack, from ``[[meters]]`` entries with a ``dev_eui``.
     devices: tuple[LoRaWANDevice, ...] = ()
 
 
@@ -103,7 +101,8 @@ def parse_lorawan(data: object, *, source: str, base: Path, gateway_id: str) -> 
     table.check_keys(_KEYS)
     tls = table.boolean("tls", False)
     username = table.optional_text("username")
-    if "password" in table.data and username is None:
+    password = _password(table, base)
+    if password is not None and username is None:
         raise table.fail("username", "a username, since a password is given")
     cert_file = table.path_value("cert_file", base)
     key_file = table.path_value("key_file", base)
@@ -111,7 +110,6 @@ def parse_lorawan(data: object, *, source: str, base: Path, gateway_id: str) -> 
         raise table.fail("key_file", "cert_file and key_file given together")
     if (cert_file is not None or "ca_file" in table.data) and not tls:
         raise table.fail("tls", "true, since TLS files are given", False)
-    devices = _devices(table)
     return LoRaWANSettings(
         host=table.text("host", "127.0.0.1"),
         port=table.integer("port", 8883 if tls else 1883, low=1, high=65535),
@@ -120,7 +118,7 @@ def parse_lorawan(data: object, *, source: str, base: Path, gateway_id: str) -> 
         cert_file=cert_file,
         key_file=key_file,
         username=username,
-        password=table.optional_text("password"),
+        password=password,
         client_id=table.text("client_id", f"quantify-{gateway_id}"),
         clean_session=table.boolean("clean_session", False),
         topic_prefix=_topic_part(table, "topic_prefix", table.text("topic_prefix", "application")),
@@ -129,34 +127,24 @@ def parse_lorawan(data: object, *, source: str, base: Path, gateway_id: str) -> 
         state_timeout_s=table.seconds("state_timeout_s", 300.0, low=1, high=86_400),
         reconnect_max_s=table.seconds("reconnect_max_s", 30.0, low=1, high=3600),
         max_queued_events=table.integer("max_queued_events", 20_000, low=100, high=1_000_000),
-        devices=devices,
+        lost_after_intervals=table.integer("lost_after_intervals", 3, low=1, high=1000),
     )
 
 
-def _devices(table: Table) -> tuple[LoRaWANDevice, ...]:
-    entries = table.tables("devices")
-    devices = []
-    for entry in entries:
-        entry.check_keys(_DEVICE_KEYS)
-        dev_eui = entry.text("dev_eui").lower()
-        if not _DEV_EUI.fullmatch(dev_eui):
-            raise entry.fail("dev_eui", "16 hexadecimal digits", entry.data["dev_eui"])
-        application_id = entry.optional_text("application_id")
-        if application_id is not None:
-            _topic_part(entry, "application_id", application_id)
-        devices.append(
-            LoRaWANDevice(
-                meter_id=entry.text("meter"),
-                dev_eui=dev_eui,
-                application_id=application_id,
-                pulse_weight=entry.positive_decimal("pulse_weight"),
-                pulse_input=entry.optional_text("pulse_input"),
-                history_period_s=entry.optional_integer("history_period_s", low=1, high=31 * 86_400),
-            )
-        )
-    refuse_duplicates(entries, "meter", [d.meter_id for d in devices])
-    refuse_duplicates(entries, "dev_eui", [d.dev_eui for d in devices])
-    return tuple(devices)
+def _password(table: Table, base: Path) -> str | None:
+    """``password``, or the first line of ``password_file`` (kept out of the config file)."""
+    if "password" in table.data and "password_file" in table.data:
+        raise table.fail("password_file", "password or password_file, not both")
+    path = table.path_value("password_file", base)
+    if path is None:
+        return table.optional_text("password")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise table.fail("password_file", f"a readable file ({error.strerror})", str(path)) from None
+    if not lines or not lines[0].strip():
+        raise table.fail("password_file", "a file whose first line is the password", str(path))
+    return lines[0].strip()
 
 
 def _topic_part(table: Table, key: str, value: str) -> str:

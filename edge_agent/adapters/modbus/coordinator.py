@@ -70,6 +70,8 @@ class MeterPlan:
     """Everything the coordinator works out once per meter."""
 
     meter: MeterConfig
+    #: The meter's Modbus unit address (a ``MeterConfig`` of a radio meter has none).
+    unit: int
     profile: Profile
     reads: tuple[PlannedRead, ...]
     timeout_s: float
@@ -139,7 +141,7 @@ class BusCoordinator:
             for read in plan.reads:
                 request = partial(
                     self._link.read,
-                    plan.meter.address,
+                    plan.unit,
                     read.function_code,
                     read.address,
                     read.count,
@@ -165,7 +167,7 @@ class BusCoordinator:
         command = encode_relay_command(plan.profile, closed=closed)
         request = partial(
             self._link.write,
-            plan.meter.address,
+            plan.unit,
             command.function_code,
             command.address,
             command.values,
@@ -178,7 +180,7 @@ class BusCoordinator:
         plan = self.plan(meter)
         read = relay_state_read(plan.profile)
         request = partial(
-            self._link.read, plan.meter.address, read.function_code, read.address, read.count, plan.timeout_s
+            self._link.read, plan.unit, read.function_code, read.address, read.count, plan.timeout_s
         )
         words = await self._attempts(plan, 1 + self.bus.retries, request)
         try:
@@ -241,7 +243,7 @@ def _plan(
 ) -> MeterPlan:
     if meter.bus != bus.id:
         raise ValueError(f"meter {meter.id} is on bus {meter.bus}, not {bus.id}")
-    if not 1 <= meter.address <= 247:
+    if meter.address is None or not 1 <= meter.address <= 247:
         raise ValueError(f"meter {meter.id}: unit address {meter.address} is outside Modbus' 1–247")
     measurements: Sequence[Measurement] | None = None
     if wanted is not None:
@@ -250,6 +252,7 @@ def _plan(
     timeout_ms = bus.timeout_ms or profile.modbus.response_timeout_ms
     return MeterPlan(
         meter=meter,
+        unit=meter.address,
         profile=profile,
         reads=plan_reads(profile, measurements),
         timeout_s=timeout_ms / 1000,

@@ -145,7 +145,7 @@ class NbiotBridge:
                 self.health.decode_errors += 1
                 await report_decode_error(self.sink, meter.meter_id, payload, decoded, ReadingSource.NBIOT)
                 return aiocoap.Message(code=aiocoap.BAD_REQUEST, payload=decoded.encode()[:200])
-            if decoded.device_id != device.imei:
+            if not _same_imei(decoded.device_id, device.imei):
                 return await self._wrong_imei(device, decoded.device_id)
             if decoded.frame_counter is not None and self._counters.seen_before(
                 device.imei, decoded.frame_counter
@@ -205,3 +205,8 @@ def _load_context(index: int, device: NbiotDevice) -> FilesystemSecurityContext:
             f"security context (settings.json with sender-id, recipient-id, secret), got "
             f"{str(device.oscore_dir)!r}: {error}"
         ) from None
+
+
+def _same_imei(framed: str | None, configured: str) -> bool:
+    """A 15-digit IMEI travels as 8 BCD bytes, so its frames carry it with a leading 0."""
+    return framed is not None and framed.rjust(16, "0") == configured.rjust(16, "0")

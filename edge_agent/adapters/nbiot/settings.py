@@ -1,23 +1,22 @@
-"""``[nbiot]`` in the agent's config: where the CoAP server listens and each meter's device.
+"""``[nbiot]`` in the agent's config: where the CoAP server listens and where the meters' keys are.
 
 ```toml
 [nbiot]
 host = "0.0.0.0"              # the address the gateway's CoAP server binds (UDP)
 port = 5683
 path = "uplink"               # meters POST their frames to coap://<gateway>:5683/uplink
+oscore_dir = "/var/lib/quantify/oscore"  # one OSCORE security context folder per meter, named by
+                              # its IMEI: <oscore_dir>/<imei>/settings.json (sender-id,
+                              # recipient-id, secret, salt, algorithm); the agent also writes
+                              # sequence.json there (replay window, sequence numbers)
 command_timeout_s = 3600      # wait for the meter's next POST to collect a relay command
 state_timeout_s = 3600        # then for its next POST reporting the relay
-
-[[nbiot.devices]]
-meter = "m9"                  # a [[meters]] id
-imei = "1122334455667788"     # the IMEI the meter's frames carry (15 or 16 digits, as its BCD)
-oscore = "oscore/m9"          # the meter's OSCORE security context: a folder with settings.json
-                              # (sender-id, recipient-id, secret, salt, algorithm) that the agent
-                              # also writes sequence.json into (replay window, sequence numbers)
-pulse_weight = "10"           # pulse counters: litres or Wh per pulse, a decimal string
-pulse_input = "A"             # optional
-history_period_s = 3600       # optional
+lost_after_intervals = 3      # a meter silent this many uplink intervals is "communication lost"
 ```
+
+The meters themselves are ``[[meters]]`` entries with an ``imei`` (``edge_agent.config``); the
+daemon turns them into :attr:`NbiotSettings.devices`. The keys stay out of the config file (and out
+of any repository): ``oscore_dir`` points at a folder the installer provisions on the gateway.
 """
 
 from __future__ import annotations
@@ -27,12 +26,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from edge_agent.adapters.frames.table import Table, refuse_duplicates
+from edge_agent.adapters.frames.table import Table
 
-_IMEI = re.compile(r"[0-9]{15,16}")
 _PATH = re.compile(r"[A-Za-z0-9_.~-]+")
-_KEYS = {"host", "port", "path", "command_timeout_s", "state_timeout_s", "devices"}
-_DEVICE_KEYS = {"meter", "imei", "oscore", "pulse_weight", "pulse_input", "history_period_s"}
+_KEYS = {"host", "port", "path", "oscore_dir", "command_timeout_s", "state_timeout_s", "lost_after_intervals"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +55,16 @@ class NbiotSettings:
     path: str = "uplink"
     command_timeout_s: float = 3600.0
     state_timeout_s: float = 3600.0
+    #: Holds one OSCORE context folder per meter, named by the meter's IMEI.
+    oscore_dir: Path = Path("oscore")
+    #: A meter silent for this many of its uplink intervals raises ``communication_lost``.
+    lost_after_intervals: int = 3
+    #: The NB-IoT meters, from ``[[meters]]`` entries with an ``imei``.
     devices: tuple[NbiotDevice, ...] = ()
+
+    def oscore_context(self, imei: str) -> Path:
+        """The folder of the meter's OSCORE security context."""
+        return self.oscore_dir / imei
 
 
 def parse_nbiot(data: object, *, source: str, base: Path) -> NbiotSettings:
@@ -74,32 +80,6 @@ def parse_nbiot(data: object, *, source: str, base: Path) -> NbiotSettings:
         path=path,
         command_timeout_s=table.seconds("command_timeout_s", 3600.0, low=1, high=7 * 86_400),
         state_timeout_s=table.seconds("state_timeout_s", 3600.0, low=1, high=7 * 86_400),
-        devices=_devices(table, base),
+        oscore_dir=base / table.text("oscore_dir", "oscore"),
+        lost_after_intervals=table.integer("lost_after_intervals", 3, low=1, high=1000),
     )
-
-
-def _devices(table: Table, base: Path) -> tuple[NbiotDevice, ...]:
-    entries = table.tables("devices")
-    devices = []
-    for entry in entries:
-        entry.check_keys(_DEVICE_KEYS)
-        imei = entry.text("imei")
-        if not _IMEI.fullmatch(imei):
-            raise entry.fail("imei", "15 or 16 decimal digits", imei)
-        oscore_dir = entry.path_value("oscore", base)
-        if oscore_dir is None:
-            raise entry.fail("oscore", "the folder of the meter's OSCORE security context")
-        devices.append(
-            NbiotDevice(
-                meter_id=entry.text("meter"),
-                imei=imei,
-                oscore_dir=oscore_dir,
-                pulse_weight=entry.positive_decimal("pulse_weight"),
-                pulse_input=entry.optional_text("pulse_input"),
-                history_period_s=entry.optional_integer("history_period_s", low=1, high=31 * 86_400),
-            )
-        )
-    refuse_duplicates(entries, "meter", [d.meter_id for d in devices])
-    refuse_duplicates(entries, "imei", [d.imei for d in devices])
-    refuse_duplicates(entries, "oscore", [str(d.oscore_dir) for d in devices])
-    return tuple(devices)

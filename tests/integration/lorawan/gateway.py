@@ -21,7 +21,7 @@ from edge_agent.relay.controller import RelayActuator, RelayController
 from edge_agent.store.database import open_database, open_reader
 from edge_agent.store.journal import Journal
 from edge_agent.store.queries import iter_encoded_entries
-from firmware_profiles import ProfileRegistry, packaged_registry
+from firmware_profiles import ProfileRegistry, Transport, packaged_registry
 from shared.journal import Reading, decode_entry
 from tests.support.paths import REPO_ROOT
 
@@ -40,12 +40,17 @@ class Clock:
 
 @dataclass(frozen=True)
 class Meter:
-    """One ``[[meters]]`` entry of the test estate."""
+    """One ``[[meters]]`` entry of the test estate: a LoRaWAN or NB-IoT meter, as its profile says."""
 
     id: str
     profile: str
     utility: str = "electricity"
     wallet: str | None = "w1"
+    #: Its DevEUI or IMEI; one made up from its position when not given.
+    device: str | None = None
+    #: Pulse counters only (litres or Wh per pulse).
+    pulse_weight: str = "10"
+    history_period_s: int | None = None
 
 
 @dataclass
@@ -70,20 +75,30 @@ class RadioGateway:
         self.journal.close()
 
 
-def config_text(store: Path, meters: Iterable[Meter]) -> str:
+def config_text(store: Path, meters: Iterable[Meter], registry: ProfileRegistry) -> str:
     lines = [
         f'[gateway]\nid = "gw-radio"\nstore = "{store}"',
-        # The config format still asks every meter for a Modbus bus; radio meters never use it.
-        '[[buses]]\nid = "bus"\nkind = "tcp"\nhost = "127.0.0.1"',
+        # The tests build their bridges' settings themselves; these sections make radio meters valid.
+        '[lorawan]\nhost = "127.0.0.1"',
+        '[nbiot]\noscore_dir = "oscore"',
         f'[tariffs]\nelectricity = "{FLAT}"\nwater = "{WATER}"',
         "[credit.electricity]\nreconnect_threshold_cents = 2000\nlow_credit_warning_cents = false",
     ]
     for n, meter in enumerate(meters, start=1):
-        wallet = "" if meter.wallet is None else f'\nwallet = "{meter.wallet}"'
-        lines.append(
-            f'[[meters]]\nid = "{meter.id}"\nunit = "Unit {n}"\nutility = "{meter.utility}"\n'
-            f'profile = "{meter.profile}"\nbus = "bus"\naddress = {n}{wallet}'
-        )
+        profile = registry.get(meter.profile)
+        entry = [f'id = "{meter.id}"', f'unit = "Unit {n}"', f'utility = "{meter.utility}"',
+                 f'profile = "{meter.profile}"']  # fmt: skip
+        if meter.wallet is not None:
+            entry.append(f'wallet = "{meter.wallet}"')
+        if profile.transport is Transport.LORAWAN:
+            entry.append(f'dev_eui = "{meter.device or f"{n:016x}"}"')
+        else:
+            entry.append(f'imei = "{meter.device or f"{n:015d}"}"')
+        if profile.codec.pulses_become is not None:
+            entry.append(f'pulse_weight = "{meter.pulse_weight}"')
+        if meter.history_period_s is not None:
+            entry.append(f"history_period_s = {meter.history_period_s}")
+        lines.append("[[meters]]\n" + "\n".join(entry))
     return "\n".join(lines)
 
 
@@ -97,7 +112,9 @@ def start_gateway(
     registry = registry or packaged_registry()
     clock = clock or Clock()
     store = tmp_path / "gw.sqlite3"
-    config = load_config(config_text(store, meters), source=tmp_path / "edge.toml", registry=registry)
+    config = load_config(
+        config_text(store, meters, registry), source=tmp_path / "edge.toml", registry=registry
+    )
     journal = Journal(open_database(store))
     reader = open_reader(store)
     actuators: dict[str, RelayActuator] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import secrets
 import uuid
@@ -24,7 +25,9 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from edge_agent.adapters.lorawan import LoRaWANBridge, parse_lorawan
+from edge_agent.adapters.lorawan import parse_lorawan
+from edge_agent.adapters.lorawan.bridge import LoRaWANBridge
+from edge_agent.radio import lorawan_devices
 from edge_agent.store.verify import verify_store
 from firmware_profiles import packaged_registry
 from shared.credit import RelayState
@@ -64,13 +67,15 @@ async def running(
 ) -> AsyncIterator[tuple[RadioGateway, LoRaWANBridge, Network]]:
     """A gateway with one LoRaWAN meter ``m1``, its bridge connected, and the test's publisher."""
     application_id, dev_eui = str(uuid.uuid4()), secrets.token_hex(8)
-    gateway = start_gateway(tmp_path, [Meter("m1", profile)])
+    # The DevEUI in capitals, as installers copy it from labels: the config reads it in any case.
+    gateway = start_gateway(tmp_path, [Meter("m1", profile, device=dev_eui.upper())])
     settings = parse_lorawan(
         {"host": broker.host, "port": broker.port, "client_id": f"gw-{uuid.uuid4().hex[:12]}",
          "clean_session": True, "application_ids": [application_id], "ack_timeout_s": 10,
-         "state_timeout_s": 10, "devices": [{"meter": "m1", "dev_eui": dev_eui.upper()}]},
+         "state_timeout_s": 10},
         source="edge.toml", base=tmp_path, gateway_id="gw-radio",
     )  # fmt: skip
+    settings = dataclasses.replace(settings, devices=lorawan_devices(gateway.config.meters))
     bridge = LoRaWANBridge(
         settings, {"m1": packaged_registry().get(profile)}, gateway.sink, clock=gateway.clock
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 import shutil
 import subprocess
@@ -19,7 +20,9 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from edge_agent.adapters.lorawan import LoRaWANBridge, parse_lorawan
+from edge_agent.adapters.lorawan import parse_lorawan
+from edge_agent.adapters.lorawan.bridge import LoRaWANBridge
+from edge_agent.radio import lorawan_devices
 from firmware_profiles import packaged_registry
 from tests.integration.lorawan.chirpstack import event_topic, up_event, ws52x_frame
 from tests.integration.lorawan.gateway import START, Meter, eventually, start_gateway
@@ -50,12 +53,13 @@ async def test_the_bridge_reconnects_after_the_broker_restarts_and_bills_again(t
             pytest.fail(message, pytrace=False)  # CI never skips for want of a service
         pytest.skip(message)
     port, application, dev_eui = free_port(), str(uuid.uuid4()), secrets.token_hex(8)
-    gateway = start_gateway(tmp_path, [Meter("m1", "milesight-ws52x")])
+    gateway = start_gateway(tmp_path, [Meter("m1", "milesight-ws52x", device=dev_eui)])
     settings = parse_lorawan(
         {"host": LOCALHOST, "port": port, "client_id": f"gw-{uuid.uuid4().hex[:12]}", "clean_session": True,
-         "application_ids": [application], "reconnect_max_s": 1, "devices": [{"meter": "m1", "dev_eui": dev_eui}]},
+         "application_ids": [application], "reconnect_max_s": 1},
         source="edge.toml", base=tmp_path, gateway_id="gw-radio",
     )  # fmt: skip
+    settings = dataclasses.replace(settings, devices=lorawan_devices(gateway.config.meters))
     bridge = LoRaWANBridge(settings, {"m1": packaged_registry().get("milesight-ws52x")}, gateway.sink)
     task = asyncio.create_task(bridge.run())
     try:

@@ -17,7 +17,9 @@ import aiocoap
 import pytest
 from aiocoap.oscore import NotAProtectedMessage
 
-from edge_agent.adapters.nbiot import NbiotBridge, parse_nbiot
+from edge_agent.adapters.nbiot import parse_nbiot
+from edge_agent.adapters.nbiot.server import NbiotBridge
+from edge_agent.radio import nbiot_devices
 from edge_agent.store.verify import verify_store
 from firmware_profiles import (
     Billing,
@@ -49,21 +51,18 @@ async def serving(
     history_period_s: int | None = 600,
 ) -> AsyncIterator[tuple[RadioGateway, NbiotBridge, Keys, int]]:
     """A gateway with one NB-IoT meter ``m1`` (10 L per pulse) and its CoAP server listening."""
-    gateway = start_gateway(tmp_path, [MeterEntry("m1", profile, utility=utility)], registry=registry)
+    entry = MeterEntry("m1", profile, utility=utility, device=IMEI, history_period_s=history_period_s)
+    gateway = start_gateway(tmp_path, [entry], registry=registry)
     keys = make_keys(tmp_path / "oscore", "m1", recipient_id=b"\x01")
     port = free_port()
-    device: dict[str, object] = {
-        "meter": "m1",
-        "imei": IMEI,
-        "oscore": "oscore/m1-gateway",
-        "pulse_weight": "10",
-    }
-    if history_period_s is not None:
-        device["history_period_s"] = history_period_s
     settings = parse_nbiot(
-        {"host": "127.0.0.1", "port": port, "command_timeout_s": 10, "state_timeout_s": 10, "devices": [device]},
+        {"host": "127.0.0.1", "port": port, "command_timeout_s": 10, "state_timeout_s": 10},
         source="edge.toml", base=tmp_path,
     )  # fmt: skip
+    devices = tuple(
+        dataclasses.replace(d, oscore_dir=keys.gateway_dir) for d in nbiot_devices(gateway.config)
+    )
+    settings = dataclasses.replace(settings, devices=devices)
     profiles = {"m1": (registry or packaged_registry()).get(profile)}
     bridge = NbiotBridge(settings, profiles, gateway.sink, clock=gateway.clock)
     gateway.actuators["m1"] = bridge.relay
