@@ -16,12 +16,12 @@ chain head may be ahead of the disk): the agent exits and its supervisor restart
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,17 +36,18 @@ Row = tuple[int, str, str, bytes, str]
 Write = tuple[str, tuple[Any, ...]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Transaction:
     """Entries and state writes committed together, or not at all."""
 
     journal: Journal
     recorded_at: datetime
     start_head: ChainHead
+    #: Settled on the event loop, by the writer thread, once the transaction is on disk.
+    future: asyncio.Future[list[Entry]]
     entries: list[Entry] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
-    future: Future[list[Entry]] = field(default_factory=Future)
 
     def append(self, body: Body) -> Entry:
         """Seal ``body`` as the next journal entry (seq and hash assigned now) and return it."""
@@ -63,7 +64,7 @@ class Transaction:
 
     async def committed(self) -> list[Entry]:
         """Wait until the transaction is durable; returns its entries. Raises if the commit failed."""
-        return await asyncio.wrap_future(self.future)
+        return await self.future
 
 
 _STOP = object()
@@ -91,7 +92,8 @@ class Journal:
             raise StoreError(f"the journal stopped after a failed commit ({self._failed}); restart the agent")
         if self._open is not None:
             raise StoreError("a journal transaction is already open: transactions must not span an await")
-        txn = Transaction(journal=self, recorded_at=recorded_at, start_head=self.head)
+        future = asyncio.get_running_loop().create_future()
+        txn = Transaction(journal=self, recorded_at=recorded_at, start_head=self.head, future=future)
         self._open = txn
         try:
             yield txn
@@ -139,11 +141,8 @@ class Journal:
         connection = self.db.conn
         try:
             connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(INSERT_ENTRY, [row for txn in batch for row in txn.rows])
             for txn in batch:
-                connection.executemany(
-                    "INSERT INTO journal (seq, kind, recorded_at, entry, hash) VALUES (?, ?, ?, ?, ?)",
-                    txn.rows,
-                )
                 for sql, parameters in txn.writes:
                     connection.execute(sql, parameters)
             connection.execute("COMMIT")
@@ -151,29 +150,39 @@ class Journal:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             self._failed = error
-            failure = StoreError(f"journal commit failed: {error}")
-            for txn in batch:
-                _settle(txn.future, exception=failure)
+            _report(batch, StoreError(f"journal commit failed: {error}"))
             return
         self.groups_committed += 1
-        for txn in batch:
-            _settle(txn.future, result=txn.entries)
+        _report(batch, None)
 
 
-def _settle(
-    future: Future[list[Entry]], *, result: list[Entry] | None = None, exception: BaseException | None = None
-) -> None:
-    """Report a commit's outcome to whoever still waits for it.
+INSERT_ENTRY = "INSERT INTO journal (seq, kind, recorded_at, entry, hash) VALUES (?, ?, ?, ?, ?)"
 
-    A caller that stopped waiting (its task was cancelled at shutdown) has cancelled the future;
-    the commit happened all the same, and the writer thread must not die telling nobody about it.
+
+def _report(batch: list[Transaction], failure: StoreError | None) -> None:
+    """Hand a group's outcome to the event loop its callers wait on: one wake-up, not one per caller."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Transaction]] = {}
+    for txn in batch:
+        by_loop.setdefault(txn.future.get_loop(), []).append(txn)
+    for loop, txns in by_loop.items():
+        # A closed loop has nobody waiting any more; the commit stands all the same.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, txns, failure)
+
+
+def _settle(txns: list[Transaction], failure: StoreError | None) -> None:
+    """Report a commit's outcome to whoever still waits for it (on the event loop).
+
+    A caller that stopped waiting (its task was cancelled at shutdown) has cancelled its future;
+    the commit happened all the same.
     """
-    if future.cancelled():
-        return
-    if exception is not None:
-        future.set_exception(exception)
-    else:
-        future.set_result(result if result is not None else [])
+    for txn in txns:
+        if txn.future.done():
+            continue
+        if failure is not None:
+            txn.future.set_exception(failure)
+        else:
+            txn.future.set_result(txn.entries)
 
 
 def load_head(db: sqlite_utils.Database) -> ChainHead:

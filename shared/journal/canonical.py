@@ -24,6 +24,12 @@ from shared.journal.errors import JournalError
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _PASS_THROUGH = (Decimal, datetime)
 _UTC_OFFSET_ZERO = UTC.utcoffset(None)
+#: The types ``msgspec.to_builtins`` yields that are already canonical as they are.
+_AS_IS = frozenset({str, int, bool, type(None)})
+#: Recent instants' spellings. One reading's entries repeat the same few times (when it was read,
+#: when it was recorded, the interval it closes), and ``isoformat`` is the slowest step of an entry.
+_SPELLED_INSTANTS: dict[datetime, str] = {}
+_SPELLED_INSTANTS_MAX = 1024
 
 
 def canonical_decimal(value: Decimal, *, where: str = "value") -> str:
@@ -38,7 +44,9 @@ def canonical_decimal(value: Decimal, *, where: str = "value") -> str:
 
 
 def _spell_decimal(value: Decimal) -> str:
-    text = format(value, "f")
+    text = str(value)  # the same as format(value, "f"), four times faster, unless it has an exponent
+    if "E" in text:
+        text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
@@ -55,8 +63,15 @@ def canonical_datetime(value: datetime, *, where: str = "value") -> str:
 
 
 def _spell_datetime(value: datetime) -> str:
-    utc = value if value.utcoffset() == _UTC_OFFSET_ZERO else value.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    spelled = _SPELLED_INSTANTS.get(value)  # equal aware datetimes are the same instant
+    if spelled is None:
+        utc = value if value.utcoffset() == _UTC_OFFSET_ZERO else value.astimezone(UTC)
+        # An aware UTC time spells its offset "+00:00" (six characters): swapped for the "Z".
+        spelled = utc.isoformat(timespec="microseconds")[:-6] + "Z"
+        if len(_SPELLED_INSTANTS) >= _SPELLED_INSTANTS_MAX:
+            _SPELLED_INSTANTS.clear()
+        _SPELLED_INSTANTS[value] = spelled
+    return spelled
 
 
 def canonical_tree(value: object, *, where: str = "") -> Any:
@@ -103,10 +118,11 @@ def _fast(value: Any) -> Any:
     non-finite decimal, a naive datetime) raises :class:`_NotCanonical` for the slow walk to report.
     """
     kind = type(value)
-    if kind is str or kind is int or value is None or kind is bool:
+    if kind in _AS_IS:
         return value
     if kind is dict:
-        return {key: _fast(item) for key, item in value.items()}
+        # Most values are text or numbers: checked inline, as a call per leaf is the walk's main cost.
+        return {key: item if type(item) in _AS_IS else _fast(item) for key, item in value.items()}
     if kind is Decimal:
         if not value.is_finite():
             raise _NotCanonical
