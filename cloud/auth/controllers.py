@@ -6,10 +6,10 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from cloud.api.schemas import ID_MAX
-from cloud.auth import credentials, services
+from cloud.auth import credentials, resets, services, users
 from cloud.auth.dependencies import SESSION_COOKIE, Caller, DbSession, audit_reason
 from cloud.auth.errors import RateLimited
 from cloud.auth.models import ApiKey, User
@@ -20,12 +20,19 @@ from cloud.auth.schemas import (
     ApiKeyOut,
     Login,
     Me,
+    PasswordResetUse,
+    ResetIssued,
+    ResetRequest,
+    ResetRequested,
     SessionOut,
     UserCreate,
+    UserListed,
     UserOut,
+    UserPage,
 )
 
-#: Sign-in attempts per client address: a burst of 10, then one every 6 seconds.
+#: Sign-in (and, separately, password reset) attempts per client address: a burst of 10, then one
+#: every 6 seconds.
 LOGIN_BURST = 10
 LOGIN_RATE_PER_S = 1 / 6
 
@@ -41,13 +48,7 @@ class AuthController(Controller):
         self, request: Request[object, object, State], db: DbSession, data: JSONBody[Login]
     ) -> Response[SessionOut]:
         """Opens a session: sets the HttpOnly ``quantify_session`` cookie and returns the CSRF token."""
-        source = request.client.host if request.client else None
-        buckets: TokenBuckets = request.app.state.rate_buckets
-        wait_s = buckets.take(("login", source), LOGIN_RATE_PER_S, LOGIN_BURST)
-        if wait_s:
-            raise RateLimited(
-                "too many sign-in attempts from this address; wait and try again", retry_after_header(wait_s)
-            )
+        source = _take_attempt(request, "login")
         opened = await credentials.sign_in(db, data.email, data.password, source)
         body = SessionOut(opened.user_id, opened.role.value, opened.csrf_token, opened.expires_at)
         cookie = Cookie(
@@ -60,6 +61,27 @@ class AuthController(Controller):
             max_age=int(credentials.SESSION_LIFETIME.total_seconds()),
         )
         return Response(body, cookies=[cookie])
+
+    @post("/password-reset/request", summary="Ask for a password reset", status_code=202)
+    async def request_password_reset(
+        self, request: Request[object, object, State], db: DbSession, data: JSONBody[ResetRequest]
+    ) -> ResetRequested:
+        """Sends a one-time reset token to the account's outbox (there is no mail server: the
+        operator or a mail relay delivers it). Answers the same whether or not the address is known."""
+        source = _take_attempt(request, "password-reset")
+        await resets.request_reset(db, data.email, source_address=source)
+        return ResetRequested(
+            "if that address has an active account, a reset token is on its way; it works once, within "
+            f"{int(resets.REQUESTED_LIFETIME.total_seconds() // 60)} minutes"
+        )
+
+    @post("/password-reset", summary="Set a new password with a reset token", status_code=204)
+    async def reset_password(
+        self, request: Request[object, object, State], db: DbSession, data: JSONBody[PasswordResetUse]
+    ) -> None:
+        """Spends the token, sets the password and signs the user out everywhere (sign in again)."""
+        source = _take_attempt(request, "password-reset")
+        await resets.reset_password(db, data.token, data.password, source_address=source)
 
     @post("/logout", summary="Sign out", status_code=204)
     async def logout(
@@ -121,6 +143,33 @@ class UserController(Controller):
         )
         return _user_out(user)
 
+    @get(summary="List users")
+    async def list_users(
+        self,
+        db: DbSession,
+        principal: Caller,
+        after_id: Annotated[int, QueryParameter(ge=0, le=ID_MAX, description="cursor: the last id seen")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=users.PAGE_MAX)] = 50,
+    ) -> UserPage:
+        """Users you administer, by id: everyone for a platform admin; for a managing agent or body
+        corporate, the users bound to your estates and the owners and tenants of their units."""
+        found = await users.list_users(db, principal, after_id=after_id, limit=limit)
+        items = [_user_listed(user) for user in found]
+        return UserPage(items=items, next_after_id=found[-1].id if len(found) == limit else None)
+
+    @post("/{user_id:int}/password-reset", summary="Issue a password reset token")
+    async def issue_password_reset(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        user_id: Annotated[int, PathParameter(ge=1, le=ID_MAX)],
+    ) -> ResetIssued:
+        """A one-time token for a user you administer, shown only in this answer: hand it to them.
+        It expires in 24 hours; using it ends all their sessions. Issuing again withdraws the last."""
+        issued = await resets.issue_reset(db, principal, user_id, reason=audit_reason(request))
+        return ResetIssued(issued.user_id, issued.token, issued.expires_at)
+
 
 class ApiKeyController(Controller):
     """Integration keys: created for some estates and permissions, shown once, revocable."""
@@ -163,6 +212,31 @@ class ApiKeyController(Controller):
     ) -> ApiKeyOut:
         """Revokes the key at once; requests with it then answer 401."""
         return _key_out(await services.revoke_api_key(db, principal, key_id, reason=audit_reason(request)))
+
+
+def _take_attempt(request: Request[object, object, State], what: str) -> str | None:
+    """Spend one of the client address's attempts at ``what`` (sign-in, password reset), or refuse
+    with 429; returns the address."""
+    source = request.client.host if request.client else None
+    buckets: TokenBuckets = request.app.state.rate_buckets
+    wait_s = buckets.take((what, source), LOGIN_RATE_PER_S, LOGIN_BURST)
+    if wait_s:
+        raise RateLimited(
+            f"too many {what} attempts from this address; wait and try again", retry_after_header(wait_s)
+        )
+    return source
+
+
+def _user_listed(user: users.UserRecord) -> UserListed:
+    return UserListed(
+        user.id,
+        user.email,
+        user.role.value,
+        user.person_id,
+        list(user.estate_ids),
+        user.created_at,
+        user.disabled_at,
+    )
 
 
 def _user_out(user: User) -> UserOut:

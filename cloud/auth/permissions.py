@@ -42,11 +42,13 @@ class Kind(enum.StrEnum):
     EFT = "eft"
     D0010 = "d0010"
     """Supply-side flows and readings: for those who reconcile an estate's bulk supply."""
+    USER = "user"
+    """Logins and their roles: for those who administer an estate's access."""
 
 
 ALL_KINDS = frozenset(Kind)
 #: Owners and tenants: their own units' records and money, the estate and its prices; no gateways.
-OCCUPANT_KINDS = ALL_KINDS - {Kind.GATEWAY, Kind.D0010}
+OCCUPANT_KINDS = ALL_KINDS - {Kind.GATEWAY, Kind.D0010, Kind.USER}
 INSTALLER_KINDS = frozenset({Kind.ESTATE, Kind.UNIT, Kind.METER, Kind.GATEWAY, Kind.TARIFF})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

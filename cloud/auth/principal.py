@@ -17,7 +17,7 @@ from cloud.audit.actor import Actor
 from cloud.auth.credentials import token_hash
 from cloud.auth.errors import NotAuthenticated, PermissionDenied
 from cloud.auth.models import ESTATE_ROLES, Role
-from cloud.auth.permissions import ROLE_KINDS, ROLE_PERMISSIONS, Kind, Permission
+from cloud.auth.permissions import ALL_KINDS, ROLE_KINDS, ROLE_PERMISSIONS, Kind, Permission
 from cloud.errors import NotFound
 from cloud.estates.scope import Scope
 
@@ -164,12 +164,14 @@ def api_key_principal(
     permissions: frozenset[Permission],
     source: str,
 ) -> Principal:
-    """The principal of an API key: its estates and permissions, reads of every kind in them."""
+    """The principal of an API key: its estates and permissions, reads of every kind in them (users
+    only for a key that may manage them: an integration has no business with people's logins)."""
+    kinds = ALL_KINDS if Permission.USERS_MANAGE in permissions else ALL_KINDS - {Kind.USER}
     return Principal(
         user_id=created_by,
         role=f"api_key:{key_id}",
         scope=Scope.estates(*estate_ids),
-        kinds=frozenset(Kind),
+        kinds=kinds,
         permissions=permissions,
         source_address=source,
         api_key_id=key_id,

@@ -65,6 +65,52 @@ class UserOut(msgspec.Struct):
     created_at: datetime
 
 
+class UserListed(msgspec.Struct):
+    """A user as their administrator sees them: ``estate_ids`` are an estate role's bindings."""
+
+    id: int
+    email: str
+    role: str
+    person_id: int | None
+    estate_ids: list[int]
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class UserPage(msgspec.Struct):
+    """A page of users by id; pass ``next_after_id`` as ``after_id`` for the next (null: last page)."""
+
+    items: list[UserListed]
+    next_after_id: int | None
+
+
+class ResetIssued(msgspec.Struct):
+    """A password reset token: hand it to the user now, it is shown only this once."""
+
+    user_id: int
+    token: str
+    expires_at: datetime
+
+
+class ResetRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The email address of the account whose password is forgotten."""
+
+    email: Email
+
+
+class ResetRequested(msgspec.Struct):
+    """The same answer whether or not the address is known."""
+
+    detail: str
+
+
+class PasswordResetUse(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A reset token and the new password (10 to 256 characters)."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    password: Password
+
+
 class ApiKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """An integration's key: the estates it may touch and the changes it may make."""
 

@@ -25,7 +25,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 Client = AsyncTestClient[Litestar]
 
 #: Routes that authenticate no user: nothing to scope.
-UNSCOPED = {("POST", "/api/v1/auth/login")}
+UNSCOPED = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/password-reset/request"),
+    ("POST", "/api/v1/auth/password-reset"),
+}
 #: Path parameters that name a kind of thing, not an object.
 NOT_OBJECTS = {"utility"}
 #: A valid body per request schema, so a refusal cannot come from body validation.
@@ -136,7 +140,9 @@ async def unit_one_objects(client: Client, admin: Caller, demo: DemoEstate) -> d
     )
     assert linked.status_code == 201, linked.text
     [flow_import] = (await client.get("/api/v1/d0010/imports", headers=h)).json()
+    users = (await client.get("/api/v1/users", headers=h)).json()["items"]
     return {
+        "user_id": next(u["id"] for u in users if u["email"] == tenant_email(1)),
         "estate_id": demo.estate_id,
         "unit_id": unit,
         "person_id": tenancy["person_id"],
@@ -219,7 +225,11 @@ async def test_the_tenant_and_owner_of_unit_one_read_their_own_objects(
     # Changing what they can see is refused as forbidden (403); what they cannot see stays 404.
     writes = [e for e in object_endpoints(client.app) if e.method != "GET"]
     refused = {f"{e.method} {e.path}": await call(client, tenant, e, ids) for e in writes}
-    hidden = {f"{e.method} {e.path}" for e in writes if e.path in TENANT_HIDDEN or "key_id" in e.params}
+    hidden = {
+        f"{e.method} {e.path}"
+        for e in writes
+        if e.path in TENANT_HIDDEN or {"key_id", "user_id"} & set(e.params)
+    }
     assert refused == {what: 404 if what in hidden else 403 for what in refused}
 
 
