@@ -23,6 +23,7 @@ from cloud.api.estates import EstateController, UnitController
 from cloud.api.metering import GatewayController, MeterController, TariffController
 from cloud.api.payments import PaymentController
 from cloud.api.people import OccupationController, PersonController
+from cloud.api.relays import RelayController
 from cloud.api.wallets import WalletController
 from cloud.auth.controllers import ApiKeyController, AuthController, UserController
 from cloud.auth.dependencies import provide_db, provide_principal
@@ -51,6 +52,7 @@ API_ROUTERS: tuple[ControllerRouterHandler, ...] = (
     OccupationController,
     GatewayController,
     MeterController,
+    RelayController,
     TariffController,
     WalletController,
     PaymentController,

@@ -128,15 +128,7 @@ class MeterController(Controller):
     @get("/meters/{meter_id:int}", summary="Get a meter")
     async def get_meter(self, db: DbSession, principal: Caller, meter_id: PathId) -> MeterOut:
         """One meter."""
-        principal.require_kind(Kind.METER, f"meter {meter_id}")
-        meter = await db.get(Meter, meter_id)
-        if (
-            meter is None
-            or not principal.scope.allows_estate(meter.estate_id)
-            or not _meter_visible(principal, meter)
-        ):
-            raise NotFound(f"meter {meter_id} not found")
-        return meter_out(meter)
+        return meter_out(await visible_meter(db, principal, meter_id))
 
 
 class TariffController(Controller):
@@ -175,6 +167,19 @@ class TariffController(Controller):
         await get_estate(db, principal.scope, estate_id)
         versions = await metering.tariff_versions(db, principal.scope, estate_id, utility)
         return [version_out(v, utility.value) for v in versions]
+
+
+async def visible_meter(db: DbSession, principal: Caller, meter_id: int) -> Meter:
+    """The meter if the caller sees it, else :class:`NotFound` (whether or not it exists)."""
+    principal.require_kind(Kind.METER, f"meter {meter_id}")
+    meter = await db.get(Meter, meter_id)
+    if (
+        meter is None
+        or not principal.scope.allows_estate(meter.estate_id)
+        or not _meter_visible(principal, meter)
+    ):
+        raise NotFound(f"meter {meter_id} not found")
+    return meter
 
 
 def _meter_visible(principal: Caller, meter: Meter) -> bool:

@@ -25,6 +25,8 @@ class Permission(enum.StrEnum):
     MONEY_WRITE = "money:write"
     USERS_MANAGE = "users:manage"
     D0010_IMPORT = "d0010:import"
+    RELAYS_SWITCH = "relays:switch"
+    """Open or close a meter's relay by hand: cutting someone's supply is its own power."""
 
 
 class Kind(enum.StrEnum):
@@ -57,7 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Trustees oversee: they read everything in their estates and set its configuration and prices.
     Role.BODY_CORPORATE: frozenset({Permission.ESTATES_CONFIGURE, Permission.TARIFFS_WRITE}),
     # (Managing agents import D0010 flows: every permission but creating estates, above.)
-    Role.INSTALLER: frozenset({Permission.METERING_WRITE}),
+    Role.INSTALLER: frozenset({Permission.METERING_WRITE, Permission.RELAYS_SWITCH}),
     Role.OWNER: frozenset(),
     Role.TENANT: frozenset(),
 }

@@ -63,6 +63,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "ApiKeyCreate": {"name": "x", "estate_ids": [1]},
     "Login": {"email": "i@x.example", "password": "x"},
     "MpanLink": {"mpan_core": "1600001234564"},
+    "ResetRequest": {"email": "i@x.example"},
+    "PasswordResetUse": {"token": "qr_x", "password": "long-enough-pass"},
+    "RelayCommandCreate": {"action": "open", "reason": "intrusion"},
 }
 
 
@@ -122,7 +125,15 @@ async def unit_one_objects(client: Client, admin: Caller, demo: DemoEstate) -> d
     pocket = wallet["pockets"][0]["id"]
     [tenancy] = (await client.get(f"/api/v1/units/{unit}/tenancies", headers=h)).json()
     meters = (await client.get(f"/api/v1/estates/{demo.estate_id}/meters", headers=h)).json()
-    meter = next(m["id"] for m in meters if m["unit_id"] == unit)
+    meter = next(m["id"] for m in meters if m["unit_id"] == unit and m["utility"] == "electricity")
+    active = await client.patch(f"/api/v1/gateways/{demo.gateway_id}", json={"status": "active"}, headers=h)
+    assert active.status_code == 200, active.text
+    command = await client.post(
+        f"/api/v1/meters/{meter}/relay",
+        json={"action": "close", "reason": "walk"},
+        headers=h | {"Idempotency-Key": "unit-one"},
+    )
+    assert command.status_code in (200, 201), command.text
     eft = await client.post(
         f"/api/v1/pockets/{pocket}/efts",
         json={"reference": "U1", "amount_cents": 500, "reason": "test"},
@@ -148,6 +159,7 @@ async def unit_one_objects(client: Client, admin: Caller, demo: DemoEstate) -> d
         "person_id": tenancy["person_id"],
         "tenancy_id": tenancy["id"],
         "meter_id": meter,
+        "command_id": command.json()["id"],
         "gateway_id": demo.gateway_id,
         "wallet_id": demo.wallet_ids[0],
         "pocket_id": pocket,
