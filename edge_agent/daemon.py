@@ -114,7 +114,11 @@ class GatewayAgent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, bill and control until ``stop`` is set; then shut down cleanly."""
-        await self.radio.start()
+        try:
+            await self.radio.start()  # a bridge that cannot start (a key folder missing) stops the agent
+        except Exception:
+            await self.shutdown([])
+            raise
         await self._confirm_relays_at_start(self.config.meters)
         for bus_id in self.coordinators:
             self._start_polling(bus_id)
