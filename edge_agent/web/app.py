@@ -1,35 +1,31 @@
-"""The gateway's local web page as a Litestar app: wiring, error pages and security headers."""
+"""The gateway's local page as an app: routing, CSRF, static files, error pages, security headers.
+
+Deliberately small: the page is a handful of routes on a gateway with a 64 MB budget, so it is
+served by :mod:`edge_agent.web.server` (h11 over asyncio streams) and rendered with Jinja, without
+a web framework (Litestar and uvicorn cost the agent over 20 MiB resident).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar, Request, Response
-from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import MutableScopeHeaders
-from litestar.di import Provide
-from litestar.exceptions import HTTPException
-from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
-from litestar.static_files import create_static_files_router
-from litestar.template import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge_agent.web.actions import InstallerActions, InstallerBusy
 from edge_agent.web.auth import SESSION_SECRET_BYTES_MIN, InstallerSessions, LoginLimiter
 from edge_agent.web.context import WebContext
 from edge_agent.web.control import GatewayControl
+from edge_agent.web.csrf import COOKIE_MAX_AGE_S, CSRF_COOKIE, CSRF_FIELD, REFUSED, CsrfGuard
+from edge_agent.web.http import HttpError, Request, Response, set_cookie
 from edge_agent.web.passwords import parse_password_hash
 from edge_agent.web.routes import ROUTES
 from edge_agent.web.views import register_filters
+from edge_agent.web.visit import Visit
 
 HERE = Path(__file__).parent
-REQUEST_BODY_BYTES_MAX = 16 * 1024
+STATIC_PREFIX = "/static/"
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 logger = logging.getLogger(__name__)
 
 # The page loads nothing from anywhere but the gateway (it is often offline, and a page that can
@@ -46,49 +42,99 @@ _SECURITY_HEADERS = (
 )
 
 
-def _security_headers(app: ASGIApp) -> ASGIApp:
-    """Add the security headers, and ``no-store`` to everything but static files."""
+class WebApp:
+    """Turns a :class:`Request` into a :class:`Response`; never raises."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in _SECURITY_HEADERS:
-                    headers[name] = value
-                if not scope["path"].startswith("/static/"):
-                    # Balances and relay states go stale in seconds: never show a cached copy.
-                    headers["cache-control"] = "no-store"
-            await send(message)
+    def __init__(self, context: WebContext, csrf: CsrfGuard) -> None:
+        self.context = context
+        self.csrf = csrf
+        self.templates = _templates()
+        self.static = _static_files(HERE / "static")
 
-        await app(scope, receive, send_with_headers)
+    async def handle(self, request: Request) -> Response:
+        """Answer one request, errors included, with the security headers."""
+        cookie = request.cookies.get(CSRF_COOKIE)
+        token, new_token = self.csrf.visitor_token(cookie)
+        visit = Visit(request, {}, self.context, self.templates, self.csrf.form_value(token))
+        try:
+            response = await self._dispatch(visit, cookie)
+        except Exception as error:
+            response = self.error_page(visit, error)
+        if new_token:
+            cookie_value = set_cookie(
+                CSRF_COOKIE, token, max_age_s=COOKIE_MAX_AGE_S, secure=self.context.cookie_secure
+            )
+            response.headers.append(("set-cookie", cookie_value))
+        self._secure(request.path, response)
+        return response
 
-    return middleware
+    def refusal(self, status_code: int, detail: str) -> Response:
+        """An error page for a request the server refused before it reached the app (too large)."""
+        request = Request("GET", "/", "", {}, b"", "")
+        visit = Visit(request, {}, self.context, self.templates, "")
+        response = self.error_page(visit, HttpError(status_code, detail))
+        self._secure(request.path, response)
+        return response
+
+    async def _dispatch(self, visit: Visit, csrf_cookie: str | None) -> Response:
+        request = visit.request
+        if request.path.startswith(STATIC_PREFIX) and request.method == "GET":
+            return self._static(request.path)
+        methods = ROUTES.get(request.path)
+        if methods is None:
+            raise HttpError(404, "There is no page at this address on the gateway.")
+        handler = methods.get(request.method)
+        if handler is None:
+            raise HttpError(405, f"{request.method} is not allowed here (only {', '.join(methods)}).")
+        if request.method == "POST":
+            form = request.form()
+            if not self.csrf.accepts(csrf_cookie, form.get(CSRF_FIELD)):
+                raise HttpError(403, REFUSED)
+            visit = Visit(request, form, visit.web, visit.templates, visit.csrf_field)
+        return await handler(visit)
+
+    def _static(self, path: str) -> Response:
+        found = self.static.get(path.removeprefix(STATIC_PREFIX))
+        if found is None:
+            raise HttpError(404, "There is no such file on the gateway.")
+        body, content_type = found
+        return Response(200, body, content_type, [("cache-control", "max-age=3600")])
+
+    def error_page(self, visit: Visit, error: Exception) -> Response:
+        """Errors as a readable page with a way back, not as text a browser user cannot act on."""
+        if isinstance(error, InstallerBusy):
+            status_code, detail = 409, str(error).capitalize() + "."
+        elif isinstance(error, HttpError):
+            status_code, detail = error.status_code, error.detail
+        else:
+            logger.error("the local page failed on %s", visit.request.path, exc_info=error)
+            status_code, detail = 500, "The gateway could not build this page. It has been logged."
+        context = {"status_code": status_code, "detail": detail}
+        return visit.render("error.html", context, status_code=status_code)
+
+    @staticmethod
+    def _secure(path: str, response: Response) -> None:
+        response.headers.extend(_SECURITY_HEADERS)
+        if not path.startswith(STATIC_PREFIX):
+            # Balances and relay states go stale in seconds: never show a cached copy.
+            response.headers.append(("cache-control", "no-store"))
 
 
-def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Errors as a readable page with a way back, not as JSON a browser user cannot act on."""
-    if isinstance(exc, InstallerBusy):
-        status_code, detail = 409, str(exc).capitalize() + "."
-    elif isinstance(exc, HTTPException):
-        status_code, detail = exc.status_code, exc.detail
-    else:
-        logger.error("the local page failed on %s", request.url.path, exc_info=exc)
-        status_code, detail = 500, "The gateway could not build this page. It has been logged."
-    if detail == "CSRF token verification failed":
-        detail = "This form is out of date or did not come from this page. Reload the page and try again."
-    return Template(
-        template_name="error.html",
-        context={"status_code": status_code, "detail": detail},
-        status_code=status_code,
-    )
-
-
-def _templates() -> TemplateConfig[JinjaTemplateEngine]:
+def _templates() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
     )
     register_filters(environment)
-    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+    return environment
+
+
+def _static_files(folder: Path) -> dict[str, tuple[bytes, str]]:
+    """The page's few static files, read once: name → (bytes, content type)."""
+    return {
+        path.name: (path.read_bytes(), _STATIC_TYPES.get(path.suffix, "application/octet-stream"))
+        for path in folder.iterdir()
+        if path.is_file()
+    }
 
 
 def create_web_app(
@@ -101,7 +147,7 @@ def create_web_app(
     action_wait_s: float = 60.0,
     cookie_secure: bool = False,
     limiter: LoginLimiter | None = None,
-) -> Litestar:
+) -> WebApp:
     """Build the local page for one gateway.
 
     ``installer_password_hash`` is ``[web] installer_password_hash`` (``None`` disables the
@@ -132,17 +178,4 @@ def create_web_app(
         refresh_s=refresh_s,
         cookie_secure=cookie_secure,
     )
-    # A key of its own for CSRF, so a token can never double as a session signature.
-    csrf_secret = hmac.new(session_secret, b"csrf", hashlib.sha256).hexdigest()
-    return Litestar(
-        route_handlers=[*ROUTES, create_static_files_router(path="/static", directories=[HERE / "static"])],
-        dependencies={"web": Provide(lambda: context, use_cache=True, sync_to_thread=False)},
-        template_config=_templates(),
-        csrf_config=CSRFConfig(
-            secret=csrf_secret, cookie_httponly=True, cookie_samesite="strict", cookie_secure=cookie_secure
-        ),
-        middleware=[_security_headers],
-        exception_handlers={Exception: _error_page},
-        request_max_body_size=REQUEST_BODY_BYTES_MAX,
-        openapi_config=None,
-    )
+    return WebApp(context, CsrfGuard(session_secret))

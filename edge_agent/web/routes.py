@@ -1,188 +1,153 @@
 """The page's HTTP handlers: read-only views for everyone, installer actions behind a login.
 
-Every handler receives the app's :class:`WebContext` as the dependency ``web``. State-changing
-requests are POST forms; Litestar's CSRF middleware has already checked their token before any
-handler here runs.
+Every handler takes the :class:`Visit` and returns a :class:`Response`. State-changing requests
+are POST forms; the app has already checked their CSRF field before any handler here runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Annotated, Any
-
-import anyio.to_thread
-from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
-from litestar.enums import MediaType, RequestEncodingType
-from litestar.exceptions import PermissionDeniedException
-from litestar.params import Body
-from litestar.response import Redirect, Template
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from edge_agent.status import status_json
 from edge_agent.web.actions import READ_NOW, RELAY_TEST
-from edge_agent.web.context import SESSION_COOKIE, InstallerAccess, WebContext
+from edge_agent.web.context import SESSION_COOKIE, InstallerAccess
+from edge_agent.web.http import JSON_TYPE, TEXT_TYPE, HttpError, Response, redirect, set_cookie
 from edge_agent.web.passwords import verify_password
+from edge_agent.web.visit import Visit
 
-AnyRequest = Request[Any, Any, Any]
+Handler = Callable[[Visit], Awaitable[Response]]
 logger = logging.getLogger(__name__)
-Web = NamedDependency[WebContext]
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
-@dataclass
-class LoginForm:
-    """The login form (its CSRF field is read by the middleware)."""
-
-    password: str = ""
-
-
-@dataclass
-class MeterForm:
-    """An installer action form: which meter."""
-
-    meter_id: str = ""
-
-
-def _page_context(request: AnyRequest, web: WebContext) -> dict[str, Any]:
+def _page_context(visit: Visit) -> dict[str, Any]:
+    web = visit.web
     status = web.control.status()
     return {
         "status": status,
         "now": status.generated_at,
         "refresh_s": web.refresh_s,
-        "access": web.access(request.cookies.get(SESSION_COOKIE)).value,
+        "access": visit.access.value,
         "results": list(web.actions.results),
         "read_now": READ_NOW,
         "relay_test": RELAY_TEST,
     }
 
 
-@get("/", sync_to_thread=False)
-def index(request: AnyRequest, web: Web) -> Template:
+async def index(visit: Visit) -> Response:
     """The estate's page: every meter, alarms, journal and sync; installer actions when logged in."""
-    return Template(template_name="index.html", context=_page_context(request, web))
+    return visit.render("index.html", _page_context(visit))
 
 
-@get("/partials/status", sync_to_thread=False)
-def status_partial(request: AnyRequest, web: Web) -> Template:
+async def status_partial(visit: Visit) -> Response:
     """Only the status section, for the page's refresh script to swap in."""
-    return Template(template_name="partial.html", context=_page_context(request, web))
+    return visit.render("partial.html", _page_context(visit))
 
 
-@get("/api/status", sync_to_thread=False, media_type=MediaType.JSON)
-def api_status(web: Web) -> Response[bytes]:
+async def api_status(visit: Visit) -> Response:
     """The same status as the page, as JSON."""
-    return Response(content=status_json(web.control.status()), media_type=MediaType.JSON)
+    return Response(200, status_json(visit.web.control.status()), JSON_TYPE)
 
 
-@get("/healthz", sync_to_thread=False, media_type=MediaType.TEXT)
-def healthz() -> str:
+async def healthz(visit: Visit) -> Response:
     """Liveness: the web server and its event loop answer."""
-    return "ok"
+    return Response(200, b"ok", TEXT_TYPE)
 
 
-@get("/login", sync_to_thread=False)
-def login_page(request: AnyRequest, web: Web) -> Template:
+async def login_page(visit: Visit) -> Response:
     """The installer's login form (or how to enable it when no password is configured)."""
-    return _login_template(web, request, error=None, status_code=200)
+    return _login_template(visit, error=None, status_code=200)
 
 
 def _login_template(
-    web: WebContext,
-    request: AnyRequest,
-    *,
-    error: str | None,
-    status_code: int,
-    headers: dict[str, str] | None = None,
-) -> Template:
-    return Template(
-        template_name="login.html",
-        context={"access": web.access(request.cookies.get(SESSION_COOKIE)).value, "error": error},
-        status_code=status_code,
-        headers=headers,
-    )
+    visit: Visit, *, error: str | None, status_code: int, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
+    context = {"access": visit.access.value, "error": error}
+    return visit.render("login.html", context, status_code=status_code, headers=headers)
 
 
-@post("/login", status_code=303)
-async def login(request: AnyRequest, web: Web, data: Annotated[LoginForm, FORM]) -> Redirect | Template:
+async def login(visit: Visit) -> Response:
     """Check the password; on success start a session and go back to the page."""
+    web = visit.web
     if web.sessions is None or web.password_hash is None:
-        return _login_template(web, request, error=None, status_code=403)
-    client = request.client.host if request.client else "unknown"
+        return _login_template(visit, error=None, status_code=403)
+    client = visit.request.client
     async with web.login_lock:
         wait_s = web.limiter.retry_after_s(client)
         if wait_s is not None:
-            return _too_many(web, request, wait_s)
+            return _too_many(visit, wait_s)
         # scrypt takes ~0.1 s on a Pi: off the event loop, so meters keep being polled.
-        good = await anyio.to_thread.run_sync(verify_password, data.password, web.password_hash)
+        good = await asyncio.to_thread(verify_password, visit.form.get("password", ""), web.password_hash)
         if not good:
             logger.warning("wrong installer password from %s", client)
             web.limiter.record_failure(client)
-            return _login_template(web, request, error=_wrong_password(web, client), status_code=401)
+            return _login_template(visit, error=_wrong_password(visit, client), status_code=401)
         web.limiter.forget(client)
     logger.info("installer logged in from %s", client)
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=web.sessions.issue(),
-        max_age=web.sessions.max_age_s,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=web.cookie_secure,
+    cookie = set_cookie(
+        SESSION_COOKIE, web.sessions.issue(), max_age_s=web.sessions.max_age_s, secure=web.cookie_secure
     )
-    return Redirect(path="/#installer", cookies=[cookie], status_code=303)
+    return redirect("/#installer", cookies=(cookie,))
 
 
-def _wrong_password(web: WebContext, client: str) -> str:
-    wait_s = web.limiter.retry_after_s(client)
+def _wrong_password(visit: Visit, client: str) -> str:
+    limiter = visit.web.limiter
+    wait_s = limiter.retry_after_s(client)
     if wait_s is not None:
         return f"Wrong password. Logins are now paused for {(wait_s + 59) // 60} minute(s)."
-    return f"Wrong password. {web.limiter.attempts_left(client)} more attempt(s) before logins pause."
+    return f"Wrong password. {limiter.attempts_left(client)} more attempt(s) before logins pause."
 
 
-def _too_many(web: WebContext, request: AnyRequest, wait_s: int) -> Template:
+def _too_many(visit: Visit, wait_s: int) -> Response:
     minutes = (wait_s + 59) // 60
     return _login_template(
-        web,
-        request,
+        visit,
         error=f"Too many wrong passwords. Try again in {minutes} minute(s).",
         status_code=429,
-        headers={"Retry-After": str(wait_s)},
+        headers=(("retry-after", str(wait_s)),),
     )
 
 
-@post("/logout", status_code=303)
-async def logout(request: AnyRequest, web: Web) -> Redirect:
+async def logout(visit: Visit) -> Response:
     """End the session on the gateway and in the browser."""
+    web = visit.web
     if web.sessions is not None:
-        web.sessions.end(request.cookies.get(SESSION_COOKIE))
-    gone = Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="strict")
-    return Redirect(path="/", cookies=[gone], status_code=303)
+        web.sessions.end(visit.request.cookies.get(SESSION_COOKIE))
+    return redirect("/", cookies=(set_cookie(SESSION_COOKIE, "", max_age_s=0, secure=web.cookie_secure),))
 
 
-def _require_installer(request: AnyRequest, web: WebContext) -> None:
-    access = web.access(request.cookies.get(SESSION_COOKIE))
+def _require_installer(visit: Visit) -> None:
+    access = visit.access
     if access is InstallerAccess.DISABLED:
-        raise PermissionDeniedException("Installer actions are disabled: no installer password is set.")
+        raise HttpError(403, "Installer actions are disabled: no installer password is set.")
     if access is InstallerAccess.LOGGED_OUT:
-        raise PermissionDeniedException("Log in as the installer first (your session may have expired).")
+        raise HttpError(403, "Log in as the installer first (your session may have expired).")
 
 
-@post("/installer/read-now", status_code=303)
-async def read_now(request: AnyRequest, web: Web, data: Annotated[MeterForm, FORM]) -> Redirect:
+async def read_now(visit: Visit) -> Response:
     """Read one meter at once; the result appears in the installer section."""
-    _require_installer(request, web)
-    await web.actions.run(READ_NOW, data.meter_id)
-    return Redirect(path="/#installer", status_code=303)
+    _require_installer(visit)
+    await visit.web.actions.run(READ_NOW, visit.form.get("meter_id", ""))
+    return redirect("/#installer")
 
 
-@post("/installer/relay-test", status_code=303)
-async def relay_test(request: AnyRequest, web: Web, data: Annotated[MeterForm, FORM]) -> Redirect:
+async def relay_test(visit: Visit) -> Response:
     """Open then close one meter's relay; the result says what the meter confirmed."""
-    _require_installer(request, web)
-    await web.actions.run(RELAY_TEST, data.meter_id)
-    return Redirect(path="/#installer", status_code=303)
+    _require_installer(visit)
+    await visit.web.actions.run(RELAY_TEST, visit.form.get("meter_id", ""))
+    return redirect("/#installer")
 
 
-ROUTES = [index, status_partial, api_status, healthz, login_page, login, logout, read_now, relay_test]
+#: Path → method → handler.
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/": {"GET": index},
+    "/partials/status": {"GET": status_partial},
+    "/api/status": {"GET": api_status},
+    "/healthz": {"GET": healthz},
+    "/login": {"GET": login_page, "POST": login},
+    "/logout": {"POST": logout},
+    "/installer/read-now": {"POST": read_now},
+    "/installer/relay-test": {"POST": relay_test},
+}

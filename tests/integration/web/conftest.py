@@ -1,4 +1,4 @@
-"""The local page served by uvicorn on a free loopback port, and Debian's Chromium to look at it.
+"""The local page served by its own small HTTP server on a free loopback port, and Debian's Chromium to look at it.
 
 Chromium comes from the system (``scripts/ensure-chromium``), not from Playwright's download:
 the test machines have no internet. Under ``CI=true`` a missing Chromium fails, naming it.

@@ -135,3 +135,55 @@ async def test_a_busy_port_is_reported_not_exited() -> None:
             await server.started()
         with pytest.raises(WebServerError):
             await serving
+
+
+async def _exchange(port: int, raw: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    return answer
+
+
+async def test_unknown_pages_and_oversized_forms_get_a_readable_error_page() -> None:
+    server = WebServer(
+        create_web_app(FakeGateway(), installer_password_hash=PASSWORD_HASH, session_secret=SECRET),
+        host="127.0.0.1",
+        port=0,
+    )
+    task = asyncio.create_task(server.serve())
+    await server.started()
+
+    missing = await _exchange(server.port, b"GET /nowhere HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+    assert missing.startswith(b"HTTP/1.1 404")
+    assert b"Back to the gateway page" in missing and b"x-frame-options: DENY" in missing
+
+    body = b"password=" + b"x" * 20_000
+    head = b"POST /login HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    too_large = await _exchange(server.port, head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert too_large.startswith(b"HTTP/1.1 413")
+    assert b"larger than 16384 bytes" in too_large
+
+    server.stop()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_keep_alive_serves_several_requests_and_stop_closes_an_idle_connection() -> None:
+    server = WebServer(
+        create_web_app(FakeGateway(), installer_password_hash=None, session_secret=SECRET),
+        host="127.0.0.1",
+        port=0,
+    )
+    task = asyncio.create_task(server.serve())
+    await server.started()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    for _ in range(2):
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert await reader.readexactly(2) == b"ok"
+
+    server.stop()  # the browser's idle keep-alive connection must not hold the server open
+    await asyncio.wait_for(task, 3)
+    assert await asyncio.wait_for(reader.read(), 3) == b""
+    writer.close()

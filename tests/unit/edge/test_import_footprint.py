@@ -2,7 +2,8 @@
 
 A fresh interpreter imports the daemon and rates a day for its country, as a gateway does at its
 first reading. The cloud client's libraries (httpx, cryptography) must wait for a ``[cloud]``
-section, and of the ~250 holiday calendars only the gateway's own country may be loaded.
+section, the local page needs no web framework, and of the ~250 holiday calendars only the
+gateway's own country may be loaded.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def _probe() -> dict[str, object]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def test_an_agent_without_cloud_loads_no_cloud_client_and_one_holiday_calendar() -> None:
+def test_an_agent_without_cloud_loads_no_cloud_client_no_web_framework_and_one_calendar() -> None:
     loaded = _probe()
     modules = set(loaded["modules"])  # type: ignore[call-overload]
 
-    assert not {"httpx", "cryptography"} & modules
+    assert not {"httpx", "cryptography", "litestar", "uvicorn", "pydantic"} & modules
     assert loaded["countries"] == ["holidays.countries.south_africa"]
     assert loaded["supported"] > 200  # every country is still accepted in the config
