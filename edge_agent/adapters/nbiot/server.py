@@ -42,6 +42,9 @@ from shared.journal import AlarmKind, ReadingSource
 
 log = logging.getLogger(__name__)
 
+#: NB-IoT meters speak CoAP over UDP. aiocoap's default also opens CoAP over TCP, TLS and
+#: WebSockets listeners, which no meter uses: each is one more open port on the gateway.
+SERVER_TRANSPORTS = ["udp6"]
 #: Longer than any frame these meters send; a larger POST is refused before decoding.
 MAX_FRAME_BYTES = 512
 
@@ -109,6 +112,7 @@ class NbiotBridge:
                 OscoreSiteWrapper(site, credentials),
                 bind=(self.settings.host, self.settings.port),
                 server_credentials=credentials,
+                transports=SERVER_TRANSPORTS,
             )
         except OSError as error:
             self._release_contexts()
