@@ -1,5 +1,10 @@
 """The demo estate: a dozen units, tenants with wallets and credit, meters, tariffs and two logins.
 
+Tariffs of each shape: electricity on time of use with inclining blocks added and a daily standing
+charge, water on inclining blocks per kL, hot water at a flat rate with a monthly standing charge
+(one tariff per utility is what an estate has). Unit 4 starts with little electricity credit, so
+``make demo --fast`` shows its relay open at zero credit and close again after a top-up.
+
 Every step looks for what it would create first, so seeding twice changes nothing (the second run
 finds everything and returns the same ids). The passwords are fixed because the demo prints them;
 a real estate is set up through the API by its managing agent.
@@ -38,8 +43,18 @@ BULK_ADDRESS = 100
 MODBUS_PROFILES = frozenset({"hiking-dds238-2", "eastron-sdm120", "eastron-sdm630"})
 OCCUPIED_COUNT = 10
 OPENING_CREDIT_CENTS = 20_000
+#: No disconnections on public holidays (the tariffs' ZA calendar); at zero credit on any other day
+#: the relay opens. Water is never switched: a debt over R500 is flagged for the managing agent.
+CREDIT_POLICIES = {
+    "electricity": {"friendly_windows": [{"days": ["holiday"], "from": "00:00", "to": "24:00"}]},
+    "water": {"water_debt_cap_cents": 50_000},
+    "hot_water": {"water_debt_cap_cents": 50_000},
+}
+#: The unit whose electricity pocket starts nearly empty: the one the demo disconnects first.
+LOW_CREDIT_UNIT = 4
+LOW_CREDIT_CENTS = 2_500
 TENANCY_START = date(2026, 7, 1)
-TARIFF_FILES = ("flat.toml", "water_blocks.toml")
+TARIFF_FILES = ("time_of_use_blocks.toml", "water_blocks.toml", "hot_water.toml")
 #: Each unit's meters: electricity on a DDS238-2 (its relay disconnects), water on a MULTICAL 21.
 UNIT_METERS = (
     (Utility.ELECTRICITY, "E", "hiking-dds238-2"),
@@ -138,7 +153,8 @@ async def _estate(session: AsyncSession) -> Estate:
         name=ESTATE_NAME,
         time_zone="Africa/Johannesburg",
         wallet_mode=WalletMode.PER_UTILITY,
-        utilities=[Utility.ELECTRICITY, Utility.WATER],
+        utilities=[Utility.ELECTRICITY, Utility.WATER, Utility.HOT_WATER],
+        credit_policies=CREDIT_POLICIES,
     )
 
 
@@ -234,11 +250,18 @@ async def _tenant(session: AsyncSession, unit: Unit, number: int) -> int:
             ALL,
             SEEDER,
             pocket.pocket_id,
-            amount_cents=OPENING_CREDIT_CENTS,
+            amount_cents=opening_credit_cents(number, pocket.name.value),
             idempotency_key=f"seed:wallet:{wallet_id}:{pocket.name.value}",
         )
     await ensure_user(session, tenant_email(number), TENANT_PASSWORD, Role.TENANT, person_id=person.id)
     return wallet_id
+
+
+def opening_credit_cents(number: int, pocket: str) -> int:
+    """What unit ``number``'s pocket starts with: R200, but little electricity for the low-credit unit."""
+    if number == LOW_CREDIT_UNIT and pocket == Utility.ELECTRICITY.value:
+        return LOW_CREDIT_CENTS
+    return OPENING_CREDIT_CENTS
 
 
 async def ensure_user(

@@ -108,3 +108,15 @@ def http_ok(url: str) -> Callable[[], bool]:
             return False
 
     return probe
+
+
+def log_says(log: Path, text: str) -> Callable[[], bool]:
+    """A readiness probe: the process has written ``text`` to its log."""
+
+    def probe() -> bool:
+        try:
+            return text in log.read_text(errors="replace")
+        except OSError:
+            return False
+
+    return probe

@@ -67,6 +67,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--meter", type=meter_arg, action="append", required=True, metavar="UNIT:MODEL[:WATTS]"
     )
     parser.add_argument("--speedup", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument(
+        "--epoch",
+        type=float,
+        metavar="UNIX_SECONDS",
+        help="run the simulated time from this real moment, as a gateway agent's test clock with the "
+        "same epoch and rate does (default: simulated time starts now)",
+    )
     parser.add_argument("--shape", choices=["flat", "residential"], default="flat", help="daily load shape")
     parser.add_argument("--tz", default="UTC", help="time zone of the load shape's hours")
     parser.add_argument("--duration", type=float, help="stop by itself after this many seconds")
@@ -78,7 +85,11 @@ def build(args: argparse.Namespace) -> MeterSimulator:
     """The simulator the arguments describe; raises ``ValueError`` or a profile error if wrong."""
     zone: tzinfo = UTC if args.tz == "UTC" else ZoneInfo(args.tz)
     shape = LoadShape.residential(zone) if args.shape == "residential" else LoadShape.flat()
-    clock = SimClock(speedup=args.speedup)
+    clock = (
+        SimClock(speedup=args.speedup)
+        if args.epoch is None
+        else SimClock.sharing_epoch(args.epoch, args.speedup)
+    )
     registry = packaged_registry()
     units = [m.unit for m in args.meter]
     if len(set(units)) != len(units):

@@ -69,6 +69,21 @@ class SimClock:
         elapsed_s = (time.monotonic() - self.started_monotonic_s) * self.speedup
         return self.start + timedelta(seconds=elapsed_s)
 
+    @classmethod
+    def sharing_epoch(cls, epoch_s: float, speedup: float) -> SimClock:
+        """The clock a gateway agent runs with the same test-clock epoch and rate.
+
+        Both then read ``epoch + (real time − epoch) × speedup``, so the meters consume along the
+        agent's timeline: a simulated hour of load is billed as an hour (see
+        ``edge_agent/config/test_clock.py``).
+        """
+        real_elapsed_s = time.time() - epoch_s
+        return cls(
+            start=datetime.fromtimestamp(epoch_s, UTC),
+            speedup=speedup,
+            started_monotonic_s=time.monotonic() - real_elapsed_s,
+        )
+
 
 class SimulatedMeter:
     """One meter on the simulated bus: its unit address, model, load, relay and counters."""

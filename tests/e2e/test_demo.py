@@ -1,4 +1,5 @@
-"""``make demo`` keeps working: it starts the real processes, answers, and cleans up after itself."""
+"""``make demo`` keeps working: it starts the real processes (cloud, worker, meters, gateway), answers,
+and cleans up after itself. The five steps on the demo's fast clock: ``test_wallet_flow.py``."""
 
 from __future__ import annotations
 
@@ -80,3 +81,6 @@ def test_demo_starts_the_cloud_and_a_gateway_and_stops_everything(tmp_path: Path
     assert any("/schema" in line for line in lines), "the demo prints where the API documents are"
     assert "stopped every process it started" in lines[-1]
     assert postgres_processes_in(tmp_path) == [], "the embedded PostgreSQL outlived the demo"
+    worker_log = (tmp_path / "logs" / "worker.log").read_text()
+    assert "in-process StubBroker" in worker_log, "the worker says which broker it uses"
+    assert "ledger verification through seq" in worker_log, "the worker ran its first job"

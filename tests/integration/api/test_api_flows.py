@@ -163,7 +163,7 @@ async def test_an_agent_sets_up_a_unit_its_people_meter_and_wallet(
         json={"holder_person_id": person_id, "tenancy_id": tenancy.json()["id"]},
         headers=h,
     )
-    assert [p["name"] for p in wallet.json()["pockets"]] == ["electricity", "water"]
+    assert [p["name"] for p in wallet.json()["pockets"]] == ["electricity", "hot_water", "water"]
     assert (await client.get(f"/api/v1/persons/{person_id}", headers=h)).json()[
         "full_name"
     ] == "Sipho Dlamini"

@@ -50,7 +50,7 @@ async def test_seeding_again_changes_nothing(engine: AsyncEngine, demo: DemoEsta
     again = await seed_demo(engine)
     assert await row_counts(engine) == before
     assert again == demo
-    assert before["units"] == 12 and before["wallets"] == 10 and before["tariff_versions"] == 2
+    assert before["units"] == 12 and before["wallets"] == 10 and before["tariff_versions"] == 3
     assert before["meters"] == 25  # a DDS238-2 and a water meter per unit, and the bulk supply
 
 
@@ -66,6 +66,7 @@ async def test_the_printed_logins_work_and_the_tenant_sees_their_credit(
     assert {p["name"]: p["balance_cents"] for p in wallet["pockets"]} == {
         "electricity": OPENING_CREDIT_CENTS,
         "water": OPENING_CREDIT_CENTS,
+        "hot_water": OPENING_CREDIT_CENTS,
     }
     meters = (await client.get(f"/api/v1/estates/{demo.estate_id}/meters", headers=tenant.headers)).json()
     assert {m["firmware_profile_id"] for m in meters} == {"hiking-dds238-2", "kamstrup-multical-21"}
