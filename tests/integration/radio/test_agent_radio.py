@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +21,18 @@ from edge_agent.status import RelayView
 from edge_agent.store.verify import verify_store
 from shared.credit import RelayState
 from shared.journal import Alarm, Charge, Pocket, Reading, ReadingSource, RelayCommand, RelayStateConfirmed
+from shared.quantities import Utility
+from shared.sync.gateway_api import ConfigMeter, GatewayConfigDocument
 from tests.integration.lorawan.chirpstack import ack_event, ws52x_frame
 from tests.integration.nbiot.meter import counters_frame, nbiot_frame
-from tests.integration.radio.estate import IMEI, Estate, eventually, running_estate
+from tests.integration.radio.estate import (
+    ELECTRICITY_TARIFF,
+    IMEI,
+    WATER_TARIFF,
+    Estate,
+    eventually,
+    running_estate,
+)
 from tests.support.services import Broker
 
 pytestmark = pytest.mark.anyio
@@ -170,3 +180,37 @@ async def test_a_silent_radio_meter_raises_communication_lost_and_its_next_frame
         await eventually(lambda: "communication_restored" in alarms("water-3"), "water-3 is heard again")
         assert alarms("water-3")[:2] == ["communication_lost", "communication_restored"]
         assert alarms("socket-2") == ["communication_lost"], "one alarm while it stays silent, not one a tick"
+
+
+async def test_a_new_cloud_config_moves_the_lorawan_bridge_to_its_meters(
+    tmp_path: Path, mqtt_broker: Broker
+) -> None:
+    async with running_estate(tmp_path, mqtt_broker) as estate:
+        agent, new_eui = estate.agent, secrets.token_hex(8)
+        old_bridge = agent.radio.lorawan
+        kept = [m for m in agent.config.meters if m.id != "socket-2"]
+        cloud = [ConfigMeter(id=m.id, unit=m.unit, utility=m.utility, profile=m.profile, wallet_id=m.wallet_id,
+                             pocket=m.pocket) for m in kept]  # fmt: skip
+        cloud.append(ConfigMeter(id="socket-4", unit="Flat 4", utility=Utility.ELECTRICITY, profile="milesight-ws52x",
+                                 wallet_id="w-flat-4", pocket=Pocket.ELECTRICITY, dev_eui=new_eui))  # fmt: skip
+        document = GatewayConfigDocument(
+            version=2, gateway_id=agent.gateway_id, estate_id="estate-1", timezone="Africa/Johannesburg",
+            holiday_country="ZA", meters=cloud, wallets=[],
+            tariffs={Utility.ELECTRICITY: [ELECTRICITY_TARIFF], Utility.WATER: [WATER_TARIFF]}, credit={},
+        )  # fmt: skip
+        merged = agent.check_document(document)
+        assert merged.unreachable == {}
+        await agent.use_config(merged)
+        assert agent.radio.lorawan is not None and agent.radio.lorawan is not old_bridge
+        await agent.radio.lorawan.wait_connected(10)
+        await agent.billing.apply_cloud_balance("w-flat-4", Pocket.ELECTRICITY, 100_000, 0)
+
+        await estate.up(estate.socket_eui, ws52x_frame(1_000, relay_on=True), f_cnt=1)  # no longer ours
+        await estate.up(new_eui, ws52x_frame(50_000, relay_on=True), f_cnt=1)
+        await asyncio.sleep(1.1)
+        await estate.up(new_eui, ws52x_frame(51_000, relay_on=True), f_cnt=2)
+        await eventually(lambda: len(charges(estate, "socket-4")) > 0, "the new meter's kWh are charged")
+        assert sum(c.amount_cents for c in charges(estate, "socket-4")) == 285, "1 kWh at R2.85"
+        assert readings(estate, "socket-2") == [], "a meter the cloud removed is not read"
+        water = next(m for m in agent.config.meters if m.id == "water-2")
+        assert water.pulse_weight == Decimal(10), "the pulse weight stays the site's"
