@@ -95,6 +95,13 @@ async def test_one_meter_of_each_protocol_is_rated_through_the_one_pipeline(
         assert abs(sum(c.amount_cents for c in modbus) - kwh * ELECTRICITY_CENTS_PER_KWH) < 1
         assert agent.last_register["water-2"][0] == 2660 and agent.last_register["water-3"][0] == 10_100
 
+        await estate.up(estate.pulse_eui, bytes.fromhex("ffee"), f_cnt=3)  # a frame that does not decode
+        await eventually(
+            lambda: any(isinstance(b, Alarm) and b.kind.value == "decode_error" for b in estate.bodies()),
+            "the undecodable frame is journalled as an alarm",
+        )
+        assert len(readings(estate, "water-2")) == 2, "and never as a reading"
+
         shown = {m.id: m for m in agent.status().meters}
         assert (shown["water-2"].protocol, shown["water-2"].device_id) == ("lorawan", estate.pulse_eui)
         assert (shown["water-2"].rssi_dbm, shown["water-2"].snr_db) == (-36, 10.5), "ChirpStack's rxInfo"
