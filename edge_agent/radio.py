@@ -60,8 +60,17 @@ class RadioHealth:
 class AgentSink(BillingSink):
     """The bridges' sink; also keeps the agent's latest billing register per meter, as Modbus does."""
 
-    def __init__(self, *args: object, on_register: Callable[[str, Decimal, datetime], None]) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        billing: BillingService,
+        relays: RelayController,
+        journal: Journal,
+        meters: Mapping[str, MeterConfig],
+        clock: Callable[[], datetime],
+        *,
+        on_register: Callable[[str, Decimal, datetime], None],
+    ) -> None:
+        super().__init__(billing, relays, journal, meters, clock)
         self.on_register = on_register
 
     async def on_reading(

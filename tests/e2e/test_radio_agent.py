@@ -141,9 +141,12 @@ async def test_the_agent_process_bills_radio_meters_and_confirms_a_lorawan_relay
         await until(lambda: confirmed() == [False], 20, "the socket's own word on its relay")
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/status", timeout=10) as response:
             status = json.loads(response.read())
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=10) as response:
+            page = response.read().decode()
     meters = {m["id"]: m for m in status["meters"]}
     assert (meters["socket-1"]["protocol"], meters["socket-1"]["relay"]) == ("lorawan", "open")
     assert meters["water-1"]["protocol"] == "nbiot" and meters["water-1"]["device_id"] == IMEI
     sources = {b.meter_id: b.source for b in journal(store) if isinstance(b, Reading)}
     assert sources == {"socket-1": ReadingSource.LORAWAN, "water-1": ReadingSource.NBIOT}
+    assert f"LoRaWAN {dev_eui}" in page and f"NB-IoT {IMEI}" in page and "Last uplink" in page
     assert verify_store(store).ok
