@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test lint typecheck unit bench lock clean browser
 
 ## Set up the environment, then run a cloud and a gateway agent on embedded defaults.
+## DEMO_ARGS=--fast runs the meters and the gateway's clock 360x real time (docs/demo.md).
 demo: $(STAMP)
 	$(BIN)/python -m demo $(DEMO_ARGS)
 
