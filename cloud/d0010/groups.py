@@ -204,7 +204,7 @@ class FlowBuilder:
         values, flow, meter = self.reading, self.flow, self.meter
         self.reading_open = False
         if not self.reading_has_032:
-            self._missing_032()
+            self.missing_032(self.reading_line, self.reading_raw)
         if values is not _UNCHECKED and flow is not None and meter is not None and not flow.first_error:
             register, at, value, md_at, md_count, flag, method = values
             flow.readings.append(
@@ -229,12 +229,13 @@ class FlowBuilder:
         self.reason = self.status = None
         self.meter_has_readings = True
 
-    def _missing_032(self) -> None:
+    def missing_032(self, line: int, raw: bytes) -> None:
+        """Report the 030 on ``line`` that has no 032: a warning, or under ``strict`` an error."""
         message = "no 032 validation result follows this 030 register reading"
         if self.strict:
-            self.line_error(self.reading_line, STRUCTURE, message + " (strict import)", self.reading_raw)
+            self.line_error(line, STRUCTURE, message + " (strict import)", raw)
         else:
-            self.issues.warning(self.reading_line, STRUCTURE, message, self.reading_raw)
+            self.issues.warning(line, STRUCTURE, message, raw)
 
     def _in_rejected_flow(self) -> bool:
         """Inside an 026 group already rejected, where a missing parent was reported already."""

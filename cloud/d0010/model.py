@@ -7,6 +7,7 @@ instant converts with ``Europe/London`` at the point of use.
 """
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -53,14 +54,75 @@ class MeterGroup(msgspec.Struct, frozen=True, gc=False):
     line: int
 
 
-class ValidatedFlow(msgspec.Struct, frozen=True):
-    """A complete 026 group that passed validation: the unit the storage layer writes."""
+Decode = Callable[[bytes, int, str, str], tuple[tuple[MeterGroup, ...], tuple[Reading, ...]]]
 
-    mpan_core: str
-    bsc_validation_status: str
-    line: int
-    meters: tuple[MeterGroup, ...]
-    readings: tuple[Reading, ...]
+
+class ValidatedFlow:
+    """A complete 026 group that passed validation: the unit the storage layer writes.
+
+    A group checked by the fast path keeps its validated lines (``raw``, LF endings) and decodes
+    ``meters`` and ``readings`` on first use: the database import formats its rows from ``raw``
+    and never needs the Python values. A group checked line by line has ``raw`` ``None``.
+    """
+
+    __slots__ = ("_decode", "_meters", "_readings", "bsc_validation_status", "line", "mpan_core", "raw")
+
+    def __init__(
+        self,
+        mpan_core: str,
+        bsc_validation_status: str,
+        line: int,
+        meters: tuple[MeterGroup, ...] = (),
+        readings: tuple[Reading, ...] = (),
+        *,
+        raw: bytes | None = None,
+        decode: Decode | None = None,
+    ) -> None:
+        self.mpan_core = mpan_core
+        self.bsc_validation_status = bsc_validation_status
+        self.line = line
+        self.raw = raw
+        self._decode = decode
+        self._meters: tuple[MeterGroup, ...] | None = None if decode else meters
+        self._readings: tuple[Reading, ...] | None = None if decode else readings
+
+    @property
+    def meters(self) -> tuple[MeterGroup, ...]:
+        """The group's 028 meters, in file order."""
+        if self._meters is None:
+            self._decoded()
+        assert self._meters is not None
+        return self._meters
+
+    @property
+    def readings(self) -> tuple[Reading, ...]:
+        """The group's register readings (030 with their 032), in file order."""
+        if self._readings is None:
+            self._decoded()
+        assert self._readings is not None
+        return self._readings
+
+    def _decoded(self) -> None:
+        assert self._decode is not None and self.raw is not None, "a group is given values or bytes"
+        self._meters, self._readings = self._decode(
+            self.raw, self.line, self.mpan_core, self.bsc_validation_status
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ValidatedFlow):
+            return NotImplemented
+        return (self.mpan_core, self.bsc_validation_status, self.line, self.meters, self.readings) == (
+            other.mpan_core, other.bsc_validation_status, other.line, other.meters, other.readings,
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and not meant as a key
+
+    def __repr__(self) -> str:
+        return (
+            f"ValidatedFlow(mpan_core={self.mpan_core!r}, "
+            f"bsc_validation_status={self.bsc_validation_status!r}, line={self.line}, "
+            f"meters={self.meters!r}, readings={self.readings!r})"
+        )
 
 
 class FlowHeader(msgspec.Struct, frozen=True):

@@ -13,8 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from cloud.d0010 import items as it
+from cloud.d0010.blocks import GROUP_START, Block, Readable, blocks
 from cloud.d0010.envelope import TrailerRecord, parse_header
 from cloud.d0010.errors import FieldError, ImportUsageError
+from cloud.d0010.fastpath import Decoder, FastPath, Run
 from cloud.d0010.groups import STRUCTURE, FlowBuilder
 from cloud.d0010.issues import IssueLog
 from cloud.d0010.items import DateTimes
@@ -32,13 +35,20 @@ UK = ZoneInfo("Europe/London")
 GROUP_TAGS = (b"026", b"027", b"028", b"029", b"030", b"032", b"033")
 
 Handler = Callable[[list[bytes], int, bytes], None]
+_BSC = {raw: raw.decode() for raw in it.BSC_STATUSES}
 
 
 class D0010Import:
     """One import of one file. Call ``flows`` once and drain it, then ``report``."""
 
-    def __init__(self, file_name: str, *, now: datetime, settings: ImportSettings | None = None) -> None:
-        """``now`` must be timezone-aware: readings after it (in UK local time) are refused."""
+    def __init__(
+        self, file_name: str, *, now: datetime, settings: ImportSettings | None = None, fast: bool = True
+    ) -> None:
+        """``now`` must be timezone-aware: readings after it (in UK local time) are refused.
+
+        ``fast=False`` checks every line field by field: the reference the fast path is tested
+        against (same groups, same report), and a way to rule it out when chasing a problem.
+        """
         if now.tzinfo is None or now.utcoffset() is None:
             raise ImportUsageError("now must be a timezone-aware datetime (readings are checked against it)")
         self.file_name = file_name
@@ -46,6 +56,9 @@ class D0010Import:
         self._dates = DateTimes(now.astimezone(UK).replace(tzinfo=None))
         self._issues = IssueLog(self.settings.issues_kept_max)
         self._builder = FlowBuilder(self._issues, self._dates, strict=self.settings.strict)
+        self._fast = FastPath(self._dates, strict=self.settings.strict) if fast else None
+        self._decoder = Decoder(self._dates)
+        self._line = 0
         self._digest = hashlib.sha256()
         self._counts = dict.fromkeys((b"ZHV", *GROUP_TAGS, b"ZPT"), 0)
         self._other_lines = 0
@@ -61,20 +74,105 @@ class D0010Import:
             b"033": b.on_033, b"027": b.on_027, b"029": b.on_029, b"ZPT": self._on_trailer,
         }  # fmt: skip
 
-    def flows(self, lines: Iterable[bytes]) -> Iterator[ValidatedFlow]:
+    def flows(self, source: Iterable[bytes] | Readable) -> Iterator[ValidatedFlow]:
         """Validated 026 groups in file order, each yielded once it is complete.
 
-        ``lines`` are the file's lines as bytes, with or without their line endings (a file
-        opened in binary mode is such an iterable). Bad lines never raise: they are reported.
+        ``source`` is a binary file (read in large chunks) or the file's lines as bytes, with or
+        without their line endings. Bad lines never raise: they are reported.
         """
         if self._started:
             raise ImportUsageError(f"{self.file_name}: flows() can only be read once per import")
         self._started = True
-        builder, counts, update = self._builder, self._counts, self._digest.update
+        for block in blocks(source, self._digest.update):
+            if block.verbatim is not None:
+                yield from self._lines(block.verbatim)
+            else:
+                yield from self._block(block)
+        self._end_of_input(self._line)
+        self._finished = True
+
+    def _block(self, block: Block) -> Iterator[ValidatedFlow]:
+        """Runs of well-formed groups through the fast path, everything else line by line."""
+        data, size, pos = block.data, len(block.data), 1  # after the block's leading newline
+        one_group = False  # after a run failed a check, find the bad group one group at a time
+        while pos < size:
+            stop, md_resets = self._fast_run(data, pos, block.at_group_start, one_group=one_group)
+            if stop > pos and self._fast is not None:
+                run = self._fast.check(data, pos, stop, self._line + 1, md_resets=md_resets)
+                if run is not None:
+                    yield from self._accept(run, data)
+                    pos = stop
+                    continue
+                if not one_group:
+                    one_group = True
+                    continue
+            # Line by line up to the next group start: the field checks find and report the problem.
+            nxt = data.find(GROUP_START, pos) + 1 or size
+            yield from self._lines(data[pos:nxt].split(b"\n")[:-1])
+            pos = nxt
+
+    def _fast_run(self, data: bytes, pos: int, at_group_start: bool, *, one_group: bool) -> tuple[int, bool]:
+        """The end of the complete, well-formed groups from ``pos`` (``pos`` if there are none)."""
+        fast = self._fast
+        if (
+            fast is None
+            or self._phase is not _Phase.BODY
+            or self._rejected
+            or not data.startswith(b"026|", pos)
+        ):
+            return pos, False
+        end = len(data)
+        if one_group:
+            end = data.find(GROUP_START, pos) + 1 or end
+        stop, md_resets = fast.longest_run(data, pos, end)
+        # A group is complete only if a new group or the trailer follows it.
+        complete = data.startswith((b"026|", b"ZPT|"), stop) or (stop == len(data) and at_group_start)
+        if stop > pos and not complete:
+            stop = max(pos, data.rfind(GROUP_START, pos, stop) + 1)
+        return stop, md_resets
+
+    def _accept(self, run: Run, data: bytes) -> Iterator[ValidatedFlow]:
+        """Hand out the groups of a run that passed every check, as the line-by-line path would."""
+        yield from self._close_group()
+        for tag, count in run.counts.items():
+            self._counts[tag] += count
+        self._warn_missing_032(run, data)
+        builder, decode = self._builder, self._decoder.decode
+        starts = run.starts
+        builder.mpans_accepted += len(starts)
+        builder.meters_accepted += run.counts[b"028"]
+        builder.readings_accepted += run.counts[b"030"]
+        self._line += run.lines
+        ends = [start for start, _, _, _ in starts[1:]]
+        ends.append(run.end)
+        for (start, line, mpan, bsc), stop in zip(starts, ends, strict=True):
+            yield ValidatedFlow(mpan.decode(), _BSC[bsc], line, raw=data[start:stop], decode=decode)
+
+    def _warn_missing_032(self, run: Run, data: bytes) -> None:
+        if not run.without_032:
+            return
+        line, at = self._line + 1, run.starts[0][0]
+        for offset in run.without_032:
+            line += data.count(b"\n", at, offset)
+            at = offset
+            self._builder.missing_032(line, data[offset : data.index(b"\n", offset)])
+
+    def _close_group(self) -> Iterator[ValidatedFlow]:
+        """Finish the group the line-by-line path left open (as the next 026 line would)."""
+        builder = self._builder
+        builder.close()
+        if builder.ready is not None:
+            flow, builder.ready = builder.ready, None
+            if not self._rejected:
+                yield flow
+
+    def _lines(self, lines: list[bytes]) -> Iterator[ValidatedFlow]:
+        """The field-by-field path: every rule checked on each line, with its message."""
+        builder, counts = self._builder, self._counts
         handlers = self._handlers  # changed in place by _enter, so this local stays current
-        number = 0
-        for number, line in enumerate(lines, 1):
-            update(line)
+        number = self._line
+        for line in lines:
+            number += 1
             body = line.rstrip(b"\r\n")
             fields = body.split(b"|")
             tag = fields[0]
@@ -91,8 +189,7 @@ class D0010Import:
                 flow, builder.ready = builder.ready, None
                 if not self._rejected:
                     yield flow
-        self._end_of_input(number)
-        self._finished = True
+        self._line = number
 
     def report(self) -> ImportReport:
         """The report of the whole file; only once ``flows`` has been drained."""

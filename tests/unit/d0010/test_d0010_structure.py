@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from cloud.d0010 import D0010Import, ImportStatus
+from cloud.d0010.blocks import LINES_PER_BATCH
 from tests.unit.d0010.flowfiles import HEADER, MPAN_A, MPAN_B, MPAN_C, NOW, flow_file, group, messages, run
 
 
@@ -160,11 +161,12 @@ def test_blank_line_in_the_body_is_a_warning_and_not_counted() -> None:
     assert [(issue.line, issue.message) for issue in report.warnings] == [(3, "blank line ignored")]
 
 
-def test_groups_are_yielded_as_soon_as_they_are_complete() -> None:
+def test_groups_are_yielded_before_the_whole_file_is_read() -> None:
     consumed: list[bytes] = []
+    body = [line for _ in range(3 * LINES_PER_BATCH // 4) for line in group(MPAN_A)]
 
     def lines() -> Iterator[bytes]:
-        for line in flow_file(*group(MPAN_A), *group(MPAN_B)):
+        for line in flow_file(*body):
             consumed.append(line)
             yield line
 
@@ -172,4 +174,5 @@ def test_groups_are_yielded_as_soon_as_they_are_complete() -> None:
     first = next(flows)
 
     assert first.mpan_core == MPAN_A
-    assert len(consumed) == 6  # read up to the 026 that closes the first group, not the whole file
+    # Read ahead by one batch of lines at most, never the whole file: memory stays flat.
+    assert len(consumed) <= LINES_PER_BATCH < len(body)
