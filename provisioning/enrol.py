@@ -33,6 +33,7 @@ from edge_agent.sync.keys import new_key, save_key
 from firmware_profiles import packaged_registry
 from shared.sync.gateway_api import (
     ENROL_PATH,
+    ConfigMeter,
     EnrolRequest,
     EnrolResponse,
     GatewayConfigDocument,
@@ -42,7 +43,9 @@ from shared.sync.gateway_api import (
 #: Every enrolment request has this long to be answered.
 ENROL_TIMEOUT_S = 30.0
 AGENT_VERSION = "quantify-edge 0.1"
-LOCAL_SECTIONS = ("web", "journal")
+LOCAL_SECTIONS = ("web", "journal", "lorawan", "nbiot")
+#: A radio meter's details only the site knows (the cloud holds its DevEUI or IMEI, not these).
+RADIO_SITE_KEYS = ("uplink_interval_s", "pulse_weight", "pulse_input", "history_period_s")
 
 
 class EnrolError(Exception):
@@ -204,9 +207,9 @@ def edge_toml(
         _table("[wallets]", {"id": w.id, "credit_limit_cents": w.credit_limit_cents})
         for w in document.wallets
     ]
-    meters, left_out = _meters(
-        document, existing.get("meters", []), {bus.get("id") for bus in buses}, set(tariff_files)
-    )
+    radio = {f"[{name}]" for name in ("lorawan", "nbiot") if name in existing}
+    reachable = {bus.get("id") for bus in buses} | radio
+    meters, left_out = _meters(document, existing.get("meters", []), reachable, set(tariff_files))
     sections += [_table("[meters]", meter) for meter in meters]
     sections.append(
         _table("tariffs", {u: [_relative(p, folder) for p in paths] for u, paths in tariff_files.items()})
@@ -223,30 +226,51 @@ def _meters(
     profiles = packaged_registry()
     written, left_out = [], {}
     for meter in document.meters:
-        old = on_site.get(meter.id, {})
-        bus = meter.bus if meter.bus is not None else old.get("bus")
-        address = meter.address if meter.address is not None else old.get("address")
-        if bus is None or address is None:
-            left_out[meter.id] = "no Modbus bus and address (from the cloud or the old edge.toml)"
-            continue
-        if bus not in buses:
-            left_out[meter.id] = f"bus {bus!r} is not configured here: add it under [[buses]]"
+        connection = _connection(meter, on_site.get(meter.id, {}), buses)
+        if isinstance(connection, str):
+            left_out[meter.id] = connection
             continue
         if meter.profile not in profiles:
             left_out[meter.id] = f"firmware profile {meter.profile!r} is unknown to this agent version"
+            continue
+        payload = profiles.get(meter.profile).payload
+        if payload is not None and payload.pulses_become is not None and "pulse_weight" not in connection:
+            left_out[meter.id] = "a pulse counter: give its pulse_weight (litres or Wh a pulse) in edge.toml"
             continue
         if str(meter.utility) not in tariffs:
             left_out[meter.id] = f"the cloud's config has no {meter.utility} tariff yet"
             continue
         table: dict[str, Any] = {
             "id": meter.id, "unit": meter.unit, "utility": str(meter.utility), "profile": meter.profile,
-            "bus": bus, "address": address, "poll_interval_s": meter.poll_interval_s,
-            "pocket": str(meter.pocket),
+            **connection, "pocket": str(meter.pocket),
         }  # fmt: skip
         if meter.wallet_id is not None:
             table["wallet"] = meter.wallet_id
         written.append(table)
     return written, left_out
+
+
+def _connection(meter: ConfigMeter, old: dict[str, Any], reachable: set[object]) -> dict[str, Any] | str:
+    """The meter's connection keys (the cloud's, else the old ``edge.toml``'s), or why it has none here.
+
+    ``reachable`` holds the configured bus ids and ``[lorawan]``/``[nbiot]`` when those sections exist.
+    """
+    radio = {key: getattr(meter, key) for key in ("dev_eui", "imei") if getattr(meter, key) is not None}
+    if not radio and meter.bus is None:
+        radio = {key: old[key] for key in ("dev_eui", "imei") if key in old}
+    if radio:
+        section = "[lorawan]" if "dev_eui" in radio else "[nbiot]"
+        if section not in reachable:
+            return f"a radio meter, and this edge.toml has no {section} section: add it"
+        site = {key: old[key] for key in RADIO_SITE_KEYS if key in old}
+        return {**radio, "uplink_interval_s": meter.poll_interval_s, **site}
+    bus = meter.bus if meter.bus is not None else old.get("bus")
+    address = meter.address if meter.address is not None else old.get("address")
+    if bus is None or address is None:
+        return "no Modbus bus and address, DevEUI or IMEI (from the cloud or the old edge.toml)"
+    if bus not in reachable:
+        return f"bus {bus!r} is not configured here: add it under [[buses]]"
+    return {"bus": bus, "address": address, "poll_interval_s": meter.poll_interval_s}
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -93,3 +93,56 @@ async def test_enrolment_writes_a_private_key_and_a_config_the_agent_runs(
                 await transport.request("GET", CONFIG_PATH)
         finally:
             await transport.aclose()
+
+
+RADIO_SITE = """
+[gateway]
+id = "not-yet-enrolled"
+store = "var/site.sqlite3"
+[lorawan]
+host = "127.0.0.1"
+application_ids = ["17c82e96-be03-4f38-aef3-f83d48582d97"]
+[[meters]]
+id = "r1"
+unit = "Unit 1"
+utility = "electricity"
+profile = "dragino-lt22222-l"
+dev_eui = "a84041000181abcd"
+pulse_weight = "0.5"
+uplink_interval_s = 600
+[tariffs]
+electricity = "tariffs/none.toml"
+"""
+
+
+async def test_enrolment_keeps_the_radio_sections_and_the_sites_radio_details(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    radio = msgspec.structs.replace(cloud_meter("r1", profile="dragino-lt22222-l"), bus=None, address=None)
+    meters = [
+        radio,  # its DevEUI, pulse weight and uplink interval are the site's
+        msgspec.structs.replace(cloud_meter("r2", profile="milesight-ws52x"), bus=None, address=None,
+                                dev_eui="24e124148b123456"),
+        msgspec.structs.replace(cloud_meter("r3", profile="milesight-em300-di"), bus=None, address=None,
+                                dev_eui="24e124128c000001"),
+        msgspec.structs.replace(cloud_meter("n1", profile="adeunis-pulse-nbiot"), bus=None, address=None,
+                                imei="356938035643809"),
+    ]  # fmt: skip
+    state = PeerState(document=document(1, meters), enrolment_codes={"CODE-0001"})
+    config = tmp_path / "site" / "edge.toml"
+    config.parent.mkdir()
+    config.write_text(RADIO_SITE)
+    async with serving(state) as url:
+        assert await asyncio.to_thread(enrol.run, enrol_args(url, "CODE-0001", config)) == 0
+    printed = capsys.readouterr().out
+    assert "meter r3 left out: a pulse counter: give its pulse_weight" in printed
+    assert "meter n1 left out: a radio meter, and this edge.toml has no [nbiot] section" in printed
+    loaded = load_config_file(config)
+    assert loaded.lorawan is not None and loaded.lorawan.application_ids == (
+        "17c82e96-be03-4f38-aef3-f83d48582d97",
+    )
+    by_id = {m.id: m for m in loaded.meters}
+    assert (by_id["r1"].dev_eui, str(by_id["r1"].pulse_weight), by_id["r1"].poll_interval_s) == (
+        "a84041000181abcd", "0.5", 600,
+    )  # fmt: skip
+    assert (by_id["r2"].dev_eui, by_id["r2"].bus) == ("24e124148b123456", None)
