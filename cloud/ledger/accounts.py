@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -12,12 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import ValidationFailed
 from cloud.ledger.domain import AccountKind
+from cloud.ledger.driver import connection_cache, driver_connection, remember
 from cloud.ledger.models import LedgerAccount
 from shared.money import DEFAULT_CURRENCY
 from shared.quantities import Utility
 
-#: Account currencies remembered per database connection (see ``_connection_cache``).
-ACCOUNT_CACHE_MAX = 50_000
+# ``settled``: this transaction has written nothing, so the row it sees was committed by another.
+_ID_BY_CODE = (
+    "SELECT id, pg_current_xact_id_if_assigned() IS NULL AS settled FROM ledger_accounts "
+    "WHERE code = %(code)s"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +76,17 @@ def suspense_account(currency: str = DEFAULT_CURRENCY) -> AccountSpec:
 
 async def ensure_account(session: AsyncSession, spec: AccountSpec) -> int:
     """The id of the account with ``spec.code``, creating it on first use (safe under concurrency)."""
-    found = await session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == spec.code))
+    # Every top-up needs its clearing account: a committed account is remembered (accounts are
+    # never deleted and ids never reused), and the lookup goes straight through the driver.
+    known = await connection_cache(session, "ledger_account_ids")
+    if spec.code in known:
+        return int(known[spec.code])
+    cursor = await (await driver_connection(session)).execute(_ID_BY_CODE, {"code": spec.code})
+    found = await cursor.fetchone()
     if found is not None:
-        return found
+        if found[1]:
+            remember(known, spec.code, int(found[0]))
+        return int(found[0])
     created = await session.scalar(
         insert(LedgerAccount)
         .values(code=spec.code, kind=spec.kind.value, estate_id=spec.estate_id, currency=spec.currency)
@@ -92,23 +103,14 @@ async def ensure_account(session: AsyncSession, spec: AccountSpec) -> int:
 
 async def account_currencies(session: AsyncSession, account_ids: Iterable[int]) -> Mapping[int, str]:
     """Currency of each existing account among ``account_ids`` (unknown ids are simply absent)."""
-    cache = await _connection_cache(session, "ledger_account_currencies")
+    # Remembered even when read in a transaction that has written: an account's currency never
+    # changes and ids are never reused, so at worst an entry names an account whose creation
+    # rolled back, and the posting's foreign key then refuses it.
+    cache = await connection_cache(session, "ledger_account_currencies")
     wanted = set(account_ids)
     missing = wanted - cache.keys()
     if missing:
         query = select(LedgerAccount.id, LedgerAccount.currency).where(LedgerAccount.id.in_(missing))
         for account_id, currency in await (await session.connection()).execute(query):
-            if len(cache) >= ACCOUNT_CACHE_MAX:
-                cache.clear()
-            cache[account_id] = currency
+            remember(cache, account_id, currency)
     return {account_id: cache[account_id] for account_id in wanted if account_id in cache}
-
-
-async def _connection_cache(session: AsyncSession, name: str) -> dict[Any, Any]:
-    # An account's currency never changes and identity values are never reused (not even after a
-    # rollback), so a remembered id → currency pair cannot become wrong; at worst it names an
-    # account whose creation rolled back, and the insert's foreign key then refuses the posting.
-    # The cache lives on the pooled connection (its ``info``), which always talks to one database.
-    info = (await session.connection()).info
-    cache: dict[Any, Any] = info.setdefault(name, {})
-    return cache

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
-from sqlalchemy.exc import DBAPIError
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.audit.actor import Actor
@@ -27,6 +27,7 @@ from cloud.errors import Conflict, LedgerIntegrityError, PeriodClosed, Validatio
 from cloud.ledger.accounts import account_currencies
 from cloud.ledger.chain_lock import lock_chain_head
 from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting, chain_hash, same_content
+from cloud.ledger.driver import driver_connection
 
 #: Most postings one bulk call takes; the sync layer splits larger journal batches.
 BULK_MAX = 10_000
@@ -40,48 +41,61 @@ POSTING_COLUMNS = (
     "effective_at, posted_at, memo, hash"
 )
 
-_BY_KEYS = text(
-    f"SELECT {POSTING_COLUMNS} FROM ledger_postings WHERE idempotency_key = ANY(CAST(:keys AS text[]))"
+_BY_KEYS = (
+    f"SELECT {POSTING_COLUMNS} FROM ledger_postings WHERE idempotency_key = ANY(CAST(%(keys)s AS text[]))"
 )
 _APPEND_CTES = f"""
     WITH clash AS (
         SELECT EXISTS (
-            SELECT 1 FROM ledger_postings WHERE idempotency_key = ANY(CAST(:key AS text[]))
+            SELECT 1 FROM ledger_postings WHERE idempotency_key = ANY(CAST(%(key)s AS text[]))
         ) AS found
     ), inserted AS (
         INSERT INTO ledger_postings ({POSTING_COLUMNS})
         SELECT * FROM unnest(
-            CAST(:seq AS bigint[]), CAST(:key AS text[]), CAST(:kind AS text[]),
-            CAST(:debit AS bigint[]), CAST(:credit AS bigint[]), CAST(:amount AS bigint[]),
-            CAST(:currency AS text[]), CAST(:effective_at AS timestamptz[]),
-            CAST(:posted_at AS timestamptz[]), CAST(:memo AS text[]), CAST(:hash AS bytea[]))
+            CAST(%(seq)s AS bigint[]), CAST(%(key)s AS text[]), CAST(%(kind)s AS text[]),
+            CAST(%(debit)s AS bigint[]), CAST(%(credit)s AS bigint[]), CAST(%(amount)s AS bigint[]),
+            CAST(%(currency)s AS text[]), CAST(%(effective_at)s AS timestamptz[]),
+            CAST(%(posted_at)s AS timestamptz[]), CAST(%(memo)s AS text[]), CAST(%(hash)s AS bytea[]))
         WHERE NOT (SELECT found FROM clash)
         RETURNING seq
     ), moved AS (
         UPDATE ledger_accounts AS account
         SET balance_cents = account.balance_cents + delta.cents, last_seq = delta.last_seq
-        FROM unnest(CAST(:account_ids AS bigint[]), CAST(:deltas AS bigint[]), CAST(:last_seqs AS bigint[]))
+        FROM unnest(CAST(%(account_ids)s AS bigint[]), CAST(%(deltas)s AS bigint[]),
+                    CAST(%(last_seqs)s AS bigint[]))
              AS delta(account_id, cents, last_seq)
         WHERE account.id = delta.account_id AND NOT (SELECT found FROM clash)
         RETURNING account.id, account.balance_cents
     ), head AS (
-        UPDATE ledger_chain_head SET seq = :last_seq, hash = :last_hash
+        UPDATE ledger_chain_head SET seq = %(last_seq)s, hash = %(last_hash)s
         WHERE id = 1 AND NOT (SELECT found FROM clash)
         RETURNING seq
     )
 """
+# One audit record per audited posting, with the audited account's exact balances around that
+# posting: its balance after the whole statement, less what later postings of the same call moved.
 _AUDIT_CTE = """
     , audit AS (
         INSERT INTO audit_records (actor_user_id, actor_role, source_address, reason, action,
                                    subject_type, subject_id, estate_id, before, after)
-        SELECT :audit_user_id, :audit_role, :audit_source, :audit_reason, :audit_action,
-               :audit_subject_type, :audit_subject_id, :audit_estate_id,
-               CAST(:audit_fields AS jsonb) || jsonb_build_object(
-                   'balance_cents', moved.balance_cents - CAST(:audit_delta AS bigint)),
-               CAST(:audit_fields AS jsonb) || jsonb_build_object(
-                   'balance_cents', moved.balance_cents, 'posting_seq', CAST(:last_seq AS bigint),
-                   'amount_cents', abs(CAST(:audit_delta AS bigint)))
-        FROM moved WHERE moved.id = :audit_account
+        SELECT a.user_id, a.role, a.source, a.reason, a.action, a.subject_type, a.subject_id, a.estate_id,
+               a.fields || jsonb_build_object(
+                   'balance_cents', moved.balance_cents - a.later_cents - a.delta_cents),
+               a.fields || jsonb_build_object(
+                   'balance_cents', moved.balance_cents - a.later_cents, 'posting_seq', a.seq,
+                   'amount_cents', abs(a.delta_cents))
+        FROM unnest(
+            CAST(%(audit_seq)s AS bigint[]), CAST(%(audit_account)s AS bigint[]),
+            CAST(%(audit_delta)s AS bigint[]), CAST(%(audit_later)s AS bigint[]),
+            CAST(%(audit_user_id)s AS bigint[]), CAST(%(audit_role)s AS text[]),
+            CAST(%(audit_source)s AS text[]), CAST(%(audit_reason)s AS text[]),
+            CAST(%(audit_action)s AS text[]), CAST(%(audit_subject_type)s AS text[]),
+            CAST(%(audit_subject_id)s AS text[]), CAST(%(audit_estate_id)s AS bigint[]),
+            CAST(%(audit_fields)s AS jsonb[]))
+            AS a(seq, account_id, delta_cents, later_cents, user_id, role, source, reason, action,
+                 subject_type, subject_id, estate_id, fields)
+        JOIN moved ON moved.id = a.account_id
+        ORDER BY a.seq
         RETURNING id
     )
 """
@@ -90,17 +104,17 @@ _APPEND_RESULT = """
            moved.id, moved.balance_cents
     FROM (SELECT 1) AS one LEFT JOIN moved ON true
 """
-_APPEND = text(_APPEND_CTES + _APPEND_RESULT)
-_APPEND_AUDITED = text(_APPEND_CTES + _AUDIT_CTE + _APPEND_RESULT)
+_APPEND = _APPEND_CTES + _AUDIT_CTE + _APPEND_RESULT
 
 
 @dataclass(frozen=True, slots=True)
 class BalanceAudit:
-    """An audit record the posting statement writes itself, with one account's exact balances.
+    """An audit record the posting statement writes itself for one posting, with exact balances.
 
-    Written only when the call creates postings, in the same statement (so it costs the chain
+    Written only when the call creates the posting, in the same statement (so it costs the chain
     lock no extra round trip). ``fields`` go into both ``before`` and ``after``; the statement adds
-    ``balance_cents`` to both, and ``posting_seq`` and ``amount_cents`` to ``after``.
+    the balance of ``account_id`` just before and just after the posting as ``balance_cents``, and
+    ``posting_seq`` and ``amount_cents`` to ``after``.
     """
 
     actor: Actor
@@ -141,33 +155,46 @@ async def post(
     it is dated in a closed period (the database trigger decides, naming the posting and period),
     :class:`ValidationFailed` for unknown accounts or currencies.
     """
-    return await post_many(session, [request], audit=audit)
+    audits = {request.idempotency_key: audit} if audit is not None else None
+    return await post_many(session, [request], audits=audits)
 
 
 async def post_many(
-    session: AsyncSession, requests: Sequence[PostingRequest], *, audit: BalanceAudit | None = None
+    session: AsyncSession,
+    requests: Sequence[PostingRequest],
+    *,
+    audits: Mapping[str, BalanceAudit] | None = None,
+    expect_new: bool = False,
 ) -> PostedBatch:
     """Post a batch in the caller's transaction, all or nothing; repeats return their originals.
 
     Requests repeating a key within the batch with identical content collapse into one posting.
-    A batch of nothing but repeats is answered without taking the chain lock.
+    A batch of nothing but repeats is answered without taking the chain lock. ``audits`` (by
+    idempotency key) are written for the postings this call creates. ``expect_new``: the caller
+    expects no repeats (a journal batch the gateway never sent before, a group of new top-ups),
+    so the keys are not looked up before the lock; a repeat is still found, under the lock, by
+    the append statement, at the cost of a second look.
     """
     if len(requests) > BULK_MAX:
         raise ValidationFailed(f"batch of {len(requests)} postings: at most {BULK_MAX} per call; split it")
     if not requests:
         return PostedBatch((), {})
     unique = _unique_by_key(requests)
+    audits = audits or {}
     await _check_accounts(session, unique.values())
-    stored, fresh = _sort_out(unique, await _existing(session, list(unique)))
+    stored: dict[str, PostingResult] = {}
+    fresh = list(unique.values())
+    if not expect_new:
+        stored, fresh = _sort_out(unique, await _existing(session, list(unique)))
     balances: dict[int, int] = {}
     if fresh:
         head = await lock_chain_head(session)
-        appended = await _append(session, _chain(fresh, head), audit)
+        appended = await _append(session, _chain(fresh, head), audits)
         if appended is None:
-            # Another writer committed one of these keys between our check and our lock; under
-            # the lock the check is final.
+            # A key was already used (committed by another writer after our look, or not looked
+            # for: ``expect_new``); under the lock the check is final.
             stored, fresh = _sort_out(unique, await _existing(session, list(unique)))
-            appended = await _append(session, _chain(fresh, head), audit) if fresh else ([], {})
+            appended = await _append(session, _chain(fresh, head), audits) if fresh else ([], {})
         assert appended is not None, "a key appeared while this transaction held the chain lock"
         postings, balances = appended
         stored |= {posting.idempotency_key: PostingResult(posting, created=True) for posting in postings}
@@ -187,7 +214,7 @@ def _sort_out(
         elif same_content(request, original):
             answered[key] = PostingResult(original, created=False)
         else:
-            raise Conflict(_reuse_message(request, original))
+            raise Conflict(reuse_message(request, original))
     return answered, fresh
 
 
@@ -233,12 +260,16 @@ async def _check_accounts(session: AsyncSession, batch: Collection[PostingReques
 
 
 async def _existing(session: AsyncSession, keys: list[str]) -> dict[str, StoredPosting]:
-    rows = await (await session.connection()).execute(_BY_KEYS, {"keys": keys})
-    return {row.idempotency_key: stored_posting(row) for row in rows}
+    driver = await driver_connection(session)
+    async with driver.cursor(row_factory=namedtuple_row) as cursor:
+        await cursor.execute(_BY_KEYS, {"keys": keys})
+        postings = [stored_posting(row) async for row in cursor]
+    return {posting.idempotency_key: posting for posting in postings}
 
 
-def stored_posting(row: Row[Any]) -> StoredPosting:
-    """A :class:`StoredPosting` from a row selected with :data:`POSTING_COLUMNS`."""
+def stored_posting(row: Any) -> StoredPosting:
+    """A :class:`StoredPosting` from a row (SQLAlchemy's or psycopg's named tuple) selected with
+    :data:`POSTING_COLUMNS`."""
     return StoredPosting(
         seq=row.seq,
         idempotency_key=row.idempotency_key,
@@ -272,7 +303,7 @@ def _chained(request: PostingRequest, seq: int, previous_hash: bytes, now: datet
 
 
 async def _append(
-    session: AsyncSession, postings: list[StoredPosting], audit: BalanceAudit | None
+    session: AsyncSession, postings: list[StoredPosting], audits: Mapping[str, BalanceAudit]
 ) -> tuple[list[StoredPosting], dict[int, int]] | None:
     """Insert the postings, move the balances, advance the head: one statement, run under the lock.
 
@@ -302,14 +333,10 @@ async def _append(
         "last_seqs": [last_seqs[account_id] for account_id in deltas],
         "last_seq": postings[-1].seq,
         "last_hash": postings[-1].hash,
-    }
-    statement = _APPEND
-    if audit is not None:
-        statement = _APPEND_AUDITED
-        params |= _audit_params(audit, deltas)
+    } | _audit_params(postings, audits)
     try:
-        rows = (await (await session.connection()).execute(statement, params)).all()
-    except DBAPIError as error:
+        rows = await (await (await driver_connection(session)).execute(_APPEND, params)).fetchall()
+    except psycopg.Error as error:
         raise _ledger_error(error) from error
     if rows[0][0]:
         return None
@@ -317,28 +344,52 @@ async def _append(
     return postings, {row[3]: row[4] for row in rows}
 
 
-def _audit_params(audit: BalanceAudit, deltas: Mapping[int, int]) -> dict[str, Any]:
-    if audit.account_id not in deltas:
-        raise ValueError(f"audit of account {audit.account_id}, which this batch does not move")
-    subject_type, subject_id = audit.subject
+def _audit_params(postings: Sequence[StoredPosting], audits: Mapping[str, BalanceAudit]) -> dict[str, Any]:
+    """The audit CTE's arrays: per audited posting, its move of the audited account and what the
+    postings after it in this call move that account (walked backwards, so each is one addition)."""
+    later: defaultdict[int, int] = defaultdict(int)
+    rows: list[tuple[StoredPosting, BalanceAudit, int, int]] = []
+    for posting in reversed(postings):
+        audit = audits.get(posting.idempotency_key)
+        if audit is not None:
+            delta = _move(posting, audit.account_id)
+            if delta == 0:
+                raise ValueError(
+                    f"audit of account {audit.account_id}, which posting {posting.seq} does not move"
+                )
+            rows.append((posting, audit, delta, later[audit.account_id]))
+        later[posting.debit_account_id] -= posting.amount_cents
+        later[posting.credit_account_id] += posting.amount_cents
+    rows.reverse()
     return {
-        "audit_user_id": audit.actor.user_id,
-        "audit_role": audit.actor.role,
-        "audit_source": audit.actor.source_address,
-        "audit_reason": audit.actor.reason,
-        "audit_action": audit.action,
-        "audit_subject_type": subject_type,
-        "audit_subject_id": str(subject_id),
-        "audit_estate_id": audit.estate_id,
-        "audit_fields": json.dumps(dict(audit.fields)),
-        "audit_delta": deltas[audit.account_id],
-        "audit_account": audit.account_id,
+        "audit_seq": [posting.seq for posting, *_ in rows],
+        "audit_account": [audit.account_id for _, audit, *_ in rows],
+        "audit_delta": [delta for *_, delta, _ in rows],
+        "audit_later": [later_cents for *_, later_cents in rows],
+        "audit_user_id": [audit.actor.user_id for _, audit, *_ in rows],
+        "audit_role": [audit.actor.role for _, audit, *_ in rows],
+        "audit_source": [audit.actor.source_address for _, audit, *_ in rows],
+        "audit_reason": [audit.actor.reason for _, audit, *_ in rows],
+        "audit_action": [audit.action for _, audit, *_ in rows],
+        "audit_subject_type": [audit.subject[0] for _, audit, *_ in rows],
+        "audit_subject_id": [str(audit.subject[1]) for _, audit, *_ in rows],
+        "audit_estate_id": [audit.estate_id for _, audit, *_ in rows],
+        "audit_fields": [json.dumps(dict(audit.fields)) for _, audit, *_ in rows],
     }
 
 
-def _ledger_error(error: DBAPIError) -> Exception:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    message = str(getattr(getattr(error.orig, "diag", None), "message_primary", error))
+def _move(posting: StoredPosting, account_id: int) -> int:
+    """What ``posting`` adds to the balance of ``account_id`` (credits add, debits take away)."""
+    if account_id == posting.credit_account_id:
+        return posting.amount_cents
+    if account_id == posting.debit_account_id:
+        return -posting.amount_cents
+    return 0
+
+
+def _ledger_error(error: psycopg.Error) -> Exception:
+    sqlstate = error.sqlstate
+    message = error.diag.message_primary or str(error)
     if sqlstate == SQLSTATE_PERIOD_CLOSED:
         return PeriodClosed(f"{message}; post the correction with a date in an open period")
     if sqlstate == SQLSTATE_APPEND_ONLY:
@@ -346,7 +397,7 @@ def _ledger_error(error: DBAPIError) -> Exception:
     return error
 
 
-def _reuse_message(request: PostingRequest, original: StoredPosting) -> str:
+def reuse_message(request: PostingRequest, original: StoredPosting) -> str:
     return (
         f"idempotency key {request.idempotency_key!r} was already used for posting {original.seq} "
         f"({original.kind}, {original.amount_cents} cents from account {original.debit_account_id} to "

@@ -20,6 +20,7 @@ from cloud.estates.scope import Scope
 from cloud.estates.services import get_unit
 from cloud.ledger.accounts import ensure_account, pocket_account
 from cloud.ledger.domain import StoredPosting
+from cloud.ledger.driver import connection_cache, driver_connection, remember
 from cloud.ledger.models import LedgerAccount
 from cloud.ledger.posting import POSTING_COLUMNS, stored_posting
 from cloud.wallets.models import Pocket, PocketName, Wallet
@@ -27,6 +28,32 @@ from shared.quantities import Utility
 
 #: Most statement lines one call returns; the API pages with ``after_seq``.
 STATEMENT_PAGE_MAX = 1_000
+
+_POCKET = """
+    SELECT p.id, p.wallet_id, w.estate_id, p.name, p.account_id, a.currency, a.balance_cents, a.last_seq
+    FROM pockets p JOIN wallets w ON w.id = p.wallet_id JOIN ledger_accounts a ON a.id = p.account_id
+    WHERE p.id = %(pocket)s
+"""
+
+# ``settled``: this transaction has written nothing, so the row it sees was committed by another.
+_POCKET_ACCOUNT = """
+    SELECT p.wallet_id, w.estate_id, p.name, p.account_id, a.currency,
+           pg_current_xact_id_if_assigned() IS NULL AS settled
+    FROM pockets p JOIN wallets w ON w.id = p.wallet_id JOIN ledger_accounts a ON a.id = p.account_id
+    WHERE p.id = %(pocket)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PocketAccount:
+    """What never changes about a pocket: whose wallet and estate it is, and its ledger account."""
+
+    pocket_id: int
+    wallet_id: int
+    estate_id: int
+    name: PocketName
+    account_id: int
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +168,31 @@ async def get_wallet(session: AsyncSession, scope: Scope, wallet_id: int) -> Wal
 
 async def get_pocket(session: AsyncSession, scope: Scope, pocket_id: int) -> PocketBalance:
     """One pocket within ``scope``, with its current balance."""
-    connection = await session.connection()
-    row = (await connection.execute(_pockets_query().where(Pocket.id == pocket_id))).one_or_none()
-    if row is None or not scope.allows_wallet(row.estate_id, row.wallet_id):
+    # Straight through the driver: every top-up and adjustment reads its pocket first.
+    cursor = await (await driver_connection(session)).execute(_POCKET, {"pocket": pocket_id})
+    row = await cursor.fetchone()
+    if row is None or not scope.allows_wallet(row[2], row[1]):
         raise NotFound(f"pocket {pocket_id} not found")
-    return _pocket_balance(row)
+    return PocketBalance(pocket_id, row[1], row[2], PocketName(row[3]), *row[4:])
+
+
+async def get_pocket_account(session: AsyncSession, scope: Scope, pocket_id: int) -> PocketAccount:
+    """One pocket within ``scope`` and its ledger account, without the balance (money in needs no
+    more). None of it ever changes, so once read as committed it is remembered per connection:
+    a hot wallet's top-ups then read nothing before posting."""
+    known = await connection_cache(session, "wallet_pocket_accounts")
+    pocket: PocketAccount | None = known.get(pocket_id)
+    if pocket is None:
+        cursor = await (await driver_connection(session)).execute(_POCKET_ACCOUNT, {"pocket": pocket_id})
+        row = await cursor.fetchone()
+        if row is None:
+            raise NotFound(f"pocket {pocket_id} not found")
+        pocket = PocketAccount(pocket_id, row[0], row[1], PocketName(row[2]), row[3], row[4])
+        if row[5]:
+            remember(known, pocket_id, pocket)
+    if not scope.allows_wallet(pocket.estate_id, pocket.wallet_id):
+        raise NotFound(f"pocket {pocket_id} not found")
+    return pocket
 
 
 async def pocket_paying_for(
