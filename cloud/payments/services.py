@@ -20,9 +20,10 @@ from cloud.estates.scope import Scope
 from cloud.gateways.push import pocket_balance_changed
 from cloud.ledger.accounts import bank_account, clearing_account, ensure_account
 from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting
-from cloud.ledger.posting import BalanceAudit, post
+from cloud.ledger.group_commit import FollowUp, post_promptly
+from cloud.ledger.posting import BalanceAudit
 from cloud.payments.models import EftStatus, ExpectedEft
-from cloud.wallets.services import PocketBalance, get_pocket
+from cloud.wallets.services import PocketAccount, get_pocket, get_pocket_account
 
 #: The clearing account an administrator's manual top-up is drawn from.
 MANUAL_PROVIDER = "manual"
@@ -52,7 +53,7 @@ async def manual_top_up(
     ``idempotency_key`` is created by the client once per top-up and resent on retry.
     """
     _require_reason(actor)
-    pocket = await get_pocket(session, scope, pocket_id)
+    pocket = await get_pocket_account(session, scope, pocket_id)
     clearing = await ensure_account(session, clearing_account(MANUAL_PROVIDER, pocket.currency))
     request = PostingRequest(
         idempotency_key=f"top_up:{idempotency_key}",
@@ -126,7 +127,7 @@ async def mark_eft_received(session: AsyncSession, scope: Scope, actor: Actor, e
     """Post an expected EFT into its pocket (bank → pocket); marking it again returns the same posting."""
     _require_reason(actor)
     eft = await _eft(session, scope, eft_id, for_update=True)
-    pocket = await get_pocket(session, Scope.everything(), eft.pocket_id)
+    pocket = await get_pocket_account(session, Scope.everything(), eft.pocket_id)
     bank = await ensure_account(session, bank_account(eft.estate_id, pocket.currency))
     request = PostingRequest(
         idempotency_key=f"eft:{eft.id}",
@@ -169,7 +170,7 @@ async def get_eft(session: AsyncSession, scope: Scope, eft_id: int) -> ExpectedE
 async def _post_money_in(
     session: AsyncSession,
     actor: Actor,
-    pocket: PocketBalance,
+    pocket: PocketAccount,
     request: PostingRequest,
     *,
     action: str,
@@ -179,10 +180,10 @@ async def _post_money_in(
     audit = BalanceAudit(
         actor, action, subject, pocket.estate_id, pocket.account_id, fields={"pocket_id": pocket.pocket_id}
     )
-    result = (await post(session, request, audit=audit)).results[0]
-    if result.created:
-        # Commits with the posting; the gateways enforcing this wallet wake at that commit.
-        await pocket_balance_changed(session, pocket.pocket_id)
+    # The push commits with the posting; the gateways enforcing this wallet wake at that commit.
+    push = FollowUp(("pocket", pocket.pocket_id), lambda s: pocket_balance_changed(s, pocket.pocket_id))
+    # Concurrent top-ups share one commit (see cloud.ledger.group_commit).
+    result = await post_promptly(session, request, audit=audit, follow_up=push)
     return MoneyIn(posting=result.posting, created=result.created, pocket_id=pocket.pocket_id)
 
 

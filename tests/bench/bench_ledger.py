@@ -1,7 +1,11 @@
 """Ledger throughput and latency on the machine's PostgreSQL, in a scratch database dropped at the end.
 
 - bulk: gateway charges posted through ``post_many`` in batches of 5,000 (one transaction each);
-- hot wallet: manual top-ups of one pocket by 16 concurrent writers, each on its own connection.
+- hot wallet: manual top-ups of one pocket by 16 concurrent writers, each on its own connection:
+  the service as it is (concurrent top-ups share a group commit), and, in the same run for
+  comparison, the same top-up posted inside each writer's own transaction (one commit each, as
+  before group commit). Each reports this process's CPU time per top-up too, since wall times
+  on a shared machine move with whatever else runs.
 
 Run directly (``python -m tests.bench.bench_ledger``) or through ``python -m tests.bench.run``.
 """
@@ -18,13 +22,17 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.database.cli import upgrade_to_head
 from cloud.database.session import create_engine, transaction
 from cloud.estates.scope import Scope
+from cloud.gateways.push import pocket_balance_changed
+from cloud.ledger.accounts import clearing_account, ensure_account
 from cloud.ledger.domain import PostingKind, PostingRequest, gateway_charge_key
-from cloud.ledger.posting import post_many
-from cloud.payments.services import manual_top_up
+from cloud.ledger.posting import BalanceAudit, post, post_many
+from cloud.payments.services import MANUAL_PROVIDER, manual_top_up
+from cloud.wallets.services import get_pocket
 from tests.bench.figures import Figure
 from tests.integration.cloud.conftest import ADMIN, make_estate
 
@@ -81,8 +89,26 @@ async def bulk_rates(url: str) -> list[float]:
     return rates
 
 
-async def hot_wallet_latencies(url: str, writers: int = WRITERS) -> list[float]:
-    """Milliseconds per top-up (start of transaction to commit) with ``writers`` writers on one pocket."""
+async def top_up_in_own_transaction(session: AsyncSession, pocket_id: int, key: str) -> None:
+    """A manual top-up posted inside the caller's transaction: one commit (and disk flush) per
+    top-up, each holding the chain lock until it is flushed. The comparison for the group commit."""
+    pocket = await get_pocket(session, Scope.everything(), pocket_id)
+    clearing = await ensure_account(session, clearing_account(MANUAL_PROVIDER, pocket.currency))
+    request = PostingRequest(
+        f"top_up:{key}", PostingKind.TOP_UP, clearing, pocket.account_id, 1_000, memo=ADMIN.reason
+    )
+    audit = BalanceAudit(
+        ADMIN, "payments.manual_top_up", ("pocket", pocket_id), pocket.estate_id, pocket.account_id
+    )
+    if (await post(session, request, audit=audit)).results[0].created:
+        await pocket_balance_changed(session, pocket_id)
+
+
+async def hot_wallet_latencies(
+    url: str, writers: int = WRITERS, *, grouped: bool = True
+) -> tuple[list[float], float]:
+    """Milliseconds per top-up (start of transaction to commit) with ``writers`` writers on one
+    pocket, and this process's CPU milliseconds per top-up (writers and group commit together)."""
     engine = create_engine(url, pool_size=writers, max_overflow=0)
     run_id = uuid.uuid4().hex[:6]
     estate = await make_estate(engine, f"Hot {run_id}")
@@ -91,24 +117,25 @@ async def hot_wallet_latencies(url: str, writers: int = WRITERS) -> list[float]:
 
     async def writer(number: int, count: int, timed: bool) -> None:
         for n in range(count):
+            key = f"{run_id}-{timed}-{number}-{n}"
             began = time.perf_counter()
             async with transaction(engine) as session:
-                await manual_top_up(
-                    session,
-                    Scope.everything(),
-                    ADMIN,
-                    pocket,
-                    amount_cents=1_000,
-                    idempotency_key=f"{run_id}-{timed}-{number}-{n}",
-                )
+                if grouped:
+                    await manual_top_up(
+                        session, Scope.everything(), ADMIN, pocket, amount_cents=1_000, idempotency_key=key
+                    )
+                else:
+                    await top_up_in_own_transaction(session, pocket, key)
             if timed:
                 latencies.append((time.perf_counter() - began) * 1000)
 
     # Untimed first round: opens the 16 connections, so connecting is not counted as posting latency.
     await asyncio.gather(*(writer(number, 1, False) for number in range(writers)))
+    cpu_began = time.process_time()
     await asyncio.gather(*(writer(number, TOP_UPS_PER_WRITER, True) for number in range(writers)))
+    cpu_ms = (time.process_time() - cpu_began) * 1000 / len(latencies)
     await engine.dispose()
-    return latencies
+    return latencies, cpu_ms
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -117,16 +144,19 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def run() -> list[Figure]:
-    """Measure both figures in one scratch database."""
+    """Measure all figures in one scratch database; the two top-up paths alternate run by run."""
     with scratch_database() as url:
         rates = asyncio.run(bulk_rates(url))
-        alone = asyncio.run(hot_wallet_latencies(url, writers=1))
-        p50s, p99s = [], []
+        alone, _ = asyncio.run(hot_wallet_latencies(url, writers=1))
+        runs: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
         for _ in range(LATENCY_REPEATS):
-            latencies = asyncio.run(hot_wallet_latencies(url))
-            p50s.append(percentile(latencies, 0.50))
-            p99s.append(percentile(latencies, 0.99))
+            for grouped in (False, True):
+                latencies, cpu_ms = asyncio.run(hot_wallet_latencies(url, grouped=grouped))
+                runs[grouped].append((percentile(latencies, 0.50), percentile(latencies, 0.99), cpu_ms))
     writes = f"{WRITERS} writers × {TOP_UPS_PER_WRITER} top-ups, median of {LATENCY_REPEATS} runs"
+    p50, p99, cpu = (statistics.median(figures) for figures in zip(*runs[True], strict=True))
+    p50_own, p99_own, cpu_own = (statistics.median(figures) for figures in zip(*runs[False], strict=True))
+    own = f"{writes}; each top-up in its writer's own transaction, one commit each (before group commit)"
     return [
         Figure(
             "ledger bulk posting rate",
@@ -144,8 +174,12 @@ def run() -> list[Figure]:
             False,
             f"{TOP_UPS_PER_WRITER} top-ups in a row: the cost of one top-up without contention",
         ),
-        Figure("hot-wallet top-up latency p50", statistics.median(p50s), "ms", None, False, writes),
-        Figure("hot-wallet top-up latency p99", statistics.median(p99s), "ms", 20.0, False, writes),
+        Figure("hot-wallet top-up latency p50", p50, "ms", None, False, f"{writes}; group commit"),
+        Figure("hot-wallet top-up latency p99", p99, "ms", 20.0, False, f"{writes}; group commit"),
+        Figure("hot-wallet top-up CPU per top-up", cpu, "ms", None, False, f"{writes}; this process"),
+        Figure("hot-wallet top-up latency p50, one commit each", p50_own, "ms", None, False, own),
+        Figure("hot-wallet top-up latency p99, one commit each", p99_own, "ms", None, False, own),
+        Figure("hot-wallet top-up CPU per top-up, one commit each", cpu_own, "ms", None, False, own),
     ]
 
 
