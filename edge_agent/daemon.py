@@ -199,9 +199,8 @@ class GatewayAgent:
             if self.coordinators[bus.id].meters != tuple(m for m in new.meters if m.bus == bus.id):
                 await self._restart_polling(bus.id)
         await self.radio.use_config(new)
-        if (
-            self._pollers or self.radio.running
-        ):  # new and changed meters' relays are read before credit control acts
+        if self._pollers or self.radio.running:
+            # Running: new and changed meters' relays are read before credit control acts on them.
             await self._confirm_relays_at_start([m for m in new.meters if old_meters.get(m.id) != m])
 
     # --- the local page's view of the agent (edge_agent.web.GatewayControl) -------------------
