@@ -45,17 +45,19 @@ _WALLETS = text(
     """
 )
 
-# The caller's principal on every row, the wallet's pockets beside it (nulls if no such wallet).
-_WALLET_BESIDE_PRINCIPAL = """
+# The caller's principal on every row, the wallets' pockets beside it (nulls where no wallet).
+_BESIDE_PRINCIPAL = """
     SELECT pr.*, w.id, w.estate_id, w.unit_id, w.holder_person_id, w.tenancy_id, w.opened_at,
            w.closed_at, p.id AS pocket_id, p.name, p.account_id, a.currency, a.balance_cents, a.last_seq
     FROM principal pr
-    LEFT JOIN wallets w ON w.id = %(wallet)s
+    LEFT JOIN wallets w ON {wallets}
     LEFT JOIN pockets p ON p.wallet_id = w.id
     LEFT JOIN ledger_accounts a ON a.id = p.account_id
-    ORDER BY p.name
+    ORDER BY w.id, p.name
 """
-_SESSION_WALLET = SESSION_PRINCIPAL_CTE + _WALLET_BESIDE_PRINCIPAL
+_SESSION_WALLET = SESSION_PRINCIPAL_CTE + _BESIDE_PRINCIPAL.format(wallets="w.id = %(wallet)s")
+#: The session's own wallets: what ``/me/wallets`` lists (``Scope.wallet_ids``).
+_SESSION_OWN_WALLETS = SESSION_PRINCIPAL_CTE + _BESIDE_PRINCIPAL.format(wallets="w.id = ANY(pr.wallet_ids)")
 
 
 async def session_wallet_balances(
@@ -66,17 +68,42 @@ async def session_wallet_balances(
     :class:`NotAuthenticated` if the session is over, :class:`NotFound` if the wallet does not exist
     or lies outside the session's scope (the two read the same).
     """
+    found = await _session_wallets(
+        connection, _SESSION_WALLET, token, wallet_id, today=today, source_address=source_address
+    )
+    if not found:
+        raise NotFound(f"wallet {wallet_id} not found")
+    return found[0]
+
+
+async def session_own_wallets(
+    connection: AsyncConnection[Any], token: str, *, today: date, source_address: str | None
+) -> Sequence[WalletView]:
+    """The wallets the session's user holds or whose units they own, with balances, in one round
+    trip (none for estate staff); :class:`NotAuthenticated` if the session is over."""
+    return await _session_wallets(
+        connection, _SESSION_OWN_WALLETS, token, None, today=today, source_address=source_address
+    )
+
+
+async def _session_wallets(
+    connection: AsyncConnection[Any],
+    query: str,
+    token: str,
+    wallet_id: int | None,
+    *,
+    today: date,
+    source_address: str | None,
+) -> list[WalletView]:
     params = session_parameters(token, today) | {"wallet": wallet_id}
     async with connection.cursor(row_factory=namedtuple_row) as cursor:
-        await cursor.execute(_SESSION_WALLET, params)
+        await cursor.execute(query, params)
         rows: list[Any] = await cursor.fetchall()
     if not rows:
         raise NotAuthenticated(SESSION_ENDED)
     scope = principal_of_session(rows[0], source_address).scope
-    first = rows[0]
-    if first.id is None or not scope.allows_wallet(first.estate_id, first.id):
-        raise NotFound(f"wallet {wallet_id} not found")
-    return _view(rows)
+    views = [_view(list(group)) for key, group in groupby(rows, key=lambda row: row.id) if key is not None]
+    return [view for view in views if scope.allows_wallet(view.estate_id, view.id)]
 
 
 async def wallet_balances(session: AsyncSession, scope: Scope, wallet_id: int) -> WalletView:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from cloud.api.balances import session_wallet_balances, wallet_balances, wallets_balances
+from cloud.api.balances import session_own_wallets, session_wallet_balances, wallet_balances, wallets_balances
 from cloud.api.estates import PathId, visible_unit
 from cloud.api.money_schemas import (
     PocketOut,
@@ -59,28 +59,31 @@ class WalletController(Controller):
         return wallet_out(view)
 
     @get("/me/wallets", summary="My wallets and balances")
-    async def my_wallets(self, db: DbSession, principal: Caller) -> list[WalletOut]:
+    async def my_wallets(self, request: Request[object, object, State]) -> list[WalletOut]:
         """The wallets you hold (tenants) or whose units you own (owners), with each pocket's balance.
 
         Estate staff hold no wallets and get an empty list; they read wallets by id.
         """
-        views = await wallets_balances(db, principal.scope, principal.scope.wallet_ids or ())
-        return [wallet_out(view) for view in views]
+        token = _session_token(request)
+        if token:
+            async with request.app.state.read_pool.connection() as connection:
+                views = await session_own_wallets(
+                    connection, token, today=_today(), source_address=_source(request)
+                )
+            return [wallet_out(view) for view in views]
+        async with transaction(request.app.state.read_engine) as db:
+            principal = await provide_principal(request, db)
+            views = await wallets_balances(db, principal.scope, principal.scope.wallet_ids or ())
+            return [wallet_out(view) for view in views]
 
     @get("/wallets/{wallet_id:int}", summary="Get a wallet and its balances")
     async def get_wallet(self, request: Request[object, object, State], wallet_id: PathId) -> WalletOut:
         """The wallet with every pocket's balance in cents: what the tenant's app shows."""
-        # The API's busiest read: a browser session is checked, scoped and answered in one statement
-        # on the read pool; API keys (rate-limited, rarer) take the ordinary dependency path.
-        token = request.cookies.get(SESSION_COOKIE)
-        if token and not request.headers.get("authorization"):
+        token = _session_token(request)
+        if token:
             async with request.app.state.read_pool.connection() as connection:
                 view = await session_wallet_balances(
-                    connection,
-                    token,
-                    wallet_id,
-                    today=datetime.now(UTC).date(),
-                    source_address=request.client.host if request.client else None,
+                    connection, token, wallet_id, today=_today(), source_address=_source(request)
                 )
             return wallet_out(view)
         async with transaction(request.app.state.read_engine) as db:
@@ -141,3 +144,24 @@ class WalletController(Controller):
         items = [transaction_out(p, pocket.account_id) for p in postings]
         next_after = postings[-1].seq if len(postings) == limit else None
         return TransactionPage(items=items, next_after_seq=next_after)
+
+
+def _session_token(request: Request[object, object, State]) -> str | None:
+    """The session cookie of a browser request, for the balance reads' one-statement path.
+
+    These are the API's busiest reads: a browser session is checked, scoped and answered in one
+    statement on the read pool (``cloud.api.balances``). API keys (rate-limited, rarer) and
+    requests without a cookie take the ordinary dependency path, which refuses or authenticates
+    them exactly as every other endpoint does.
+    """
+    if request.headers.get("authorization"):
+        return None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _source(request: Request[object, object, State]) -> str | None:
+    return request.client.host if request.client else None
