@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.audit.actor import Actor
 from cloud.audit.services import record
 from cloud.auth.credentials import EMAIL_MAX_CHARS, token_hash
+from cloud.auth.errors import PermissionDenied
 from cloud.auth.models import BrowserSession, PasswordReset, User
 from cloud.auth.passwords import hash_password
 from cloud.auth.permissions import Permission
@@ -57,7 +58,7 @@ async def issue_reset(session: AsyncSession, caller: Principal, user_id: int, *,
     user = await visible_user(session, caller, user_id)
     caller.require(Permission.USERS_MANAGE)
     if caller.user_id is None or caller.api_key_id is not None:
-        raise ValidationFailed("password resets are issued by a signed-in administrator, not by an API key")
+        raise PermissionDenied("password resets are issued by a signed-in administrator, not by an API key")
     require_administers(caller, user)
     issued = await _new_token(session, user.id, issued_by=caller.user_id, lifetime=ISSUED_LIFETIME)
     await _audit(

@@ -191,3 +191,23 @@ async def test_issuing_again_withdraws_the_earlier_token(
     stale = await client.post("/api/v1/auth/password-reset", json={"token": first, "password": NEW_PASSWORD})
     fresh = await client.post("/api/v1/auth/password-reset", json={"token": second, "password": NEW_PASSWORD})
     assert (stale.status_code, fresh.status_code) == (422, 204)
+
+
+async def test_an_api_key_sees_users_only_with_users_manage(
+    client: Client, admin: Caller, demo: DemoEstate
+) -> None:
+    keys = {}
+    for name, permissions in (("reader", []), ("manager", ["users:manage"])):
+        body = {"name": name, "estate_ids": [demo.estate_id], "permissions": permissions}
+        created = await client.post("/api/v1/api-keys", json=body, headers=admin.headers)
+        assert created.status_code == 201, created.text
+        keys[name] = {"Authorization": f"Bearer {created.json()['key']}"}
+
+    hidden = await client.get("/api/v1/users", headers=keys["reader"])
+    listed = await client.get("/api/v1/users", headers=keys["manager"])
+    no_reset_by_key = await client.post(
+        f"/api/v1/users/{admin.user_id}/password-reset", headers=keys["manager"]
+    )
+    assert hidden.status_code == 404
+    assert tenant_email(1) in {user["email"] for user in listed.json()["items"]}
+    assert no_reset_by_key.status_code == 403 and "not by an API key" in no_reset_by_key.json()["detail"]
