@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ from shared.quantities import Utility
 from shared.tariffs import (
     CompiledTariff,
     MonthToDate,
+    RatingResult,
     TariffError,
     TariffSchedule,
     compile_tariff,
@@ -55,20 +57,40 @@ class Finding:
     detail: str
 
 
-def rerate(tariff: CompiledTariff | None, seq: int, charge: Charge) -> Finding | None:
-    """The finding for one charge, or None when the cloud gets the same cents."""
+#: What rating one interval depends on: a reading's charges (its energy and its standing charge,
+#: one per band) share it, so a batch rates each interval once.
+RatingKey = tuple[Utility, str, datetime, datetime, Decimal, Decimal]
+
+
+def rerate(
+    tariff: CompiledTariff | None,
+    seq: int,
+    charge: Charge,
+    ratings: dict[RatingKey, RatingResult | str] | None = None,
+) -> Finding | None:
+    """The finding for one charge, or None when the cloud gets the same cents.
+
+    ``ratings`` remembers intervals already rated (or why they could not be) across the charges
+    of one batch; pass the same dict for every charge of the batch.
+    """
     if tariff is None:
         return Finding(
             seq, charge, None, f"the estate has no valid {charge.utility.value} tariff to re-rate with"
         )
-    try:
-        month_start = tariff.plan_at(tariff.instant_us(charge.interval_start)).month_start
-        if month_start.strftime("%Y-%m") != charge.month:
-            return Finding(seq, charge, None, f"month {charge.month} is not the month the interval starts in")
-        state = MonthToDate(month_start, charge.month_to_date_quantity_before)
-        result = rate_interval(tariff, charge.interval_start, charge.interval_end, charge.quantity, state)
-    except TariffError as error:
-        return Finding(seq, charge, None, f"cannot be re-rated: {error}")
+    key = (
+        charge.utility,
+        charge.month,
+        charge.interval_start,
+        charge.interval_end,
+        charge.quantity,
+        charge.month_to_date_quantity_before,
+    )
+    ratings = {} if ratings is None else ratings
+    result = ratings.get(key)
+    if result is None:
+        result = ratings[key] = _rate(tariff, charge)
+    if isinstance(result, str):
+        return Finding(seq, charge, None, result)
     pieces = [
         p for p in result.charges if p.band == charge.band and p.tariff_version == charge.tariff_version
     ]
@@ -88,6 +110,18 @@ def rerate(tariff: CompiledTariff | None, seq: int, charge: Charge) -> Finding |
     return Finding(seq, charge, cents, f"charged {charge.amount_cents} cents, the tariff gives {cents} cents")
 
 
+def _rate(tariff: CompiledTariff, charge: Charge) -> RatingResult | str:
+    """The rating of the charge's interval from its month-to-date state, or why there is none."""
+    try:
+        month_start = tariff.plan_at(tariff.instant_us(charge.interval_start)).month_start
+        if f"{month_start.year:04}-{month_start.month:02}" != charge.month:
+            return f"month {charge.month} is not the month the interval starts in"
+        state = MonthToDate(month_start, charge.month_to_date_quantity_before)
+        return rate_interval(tariff, charge.interval_start, charge.interval_end, charge.quantity, state)
+    except TariffError as error:
+        return f"cannot be re-rated: {error}"
+
+
 async def check_charges(
     session: AsyncSession, context: GatewayContext, charges: Sequence[tuple[int, Charge]]
 ) -> int:
@@ -95,7 +129,10 @@ async def check_charges(
     if not charges:
         return 0
     tariffs = await _tariffs(session, context.estate.id)
-    findings = [f for seq, charge in charges if (f := rerate(tariffs.get(charge.utility), seq, charge))]
+    ratings: dict[RatingKey, RatingResult | str] = {}
+    findings = [
+        f for seq, charge in charges if (f := rerate(tariffs.get(charge.utility), seq, charge, ratings))
+    ]
     if findings:
         await (await session.connection()).execute(
             _FINDINGS,

@@ -48,7 +48,10 @@ async def post_charges(
         requests.append(_request(context, seq, charge, pocket_account, revenue[charge.utility]))
     created = 0
     for start in range(0, len(requests), BULK_MAX):
-        created += (await post_many(session, requests[start : start + BULK_MAX])).created_count
+        # An accepted batch holds only entries the cloud never stored, so their keys are new
+        # (a charge commits with its entry); post_many still finds a repeat under the lock.
+        batch = requests[start : start + BULK_MAX]
+        created += (await post_many(session, batch, expect_new=True)).created_count
     return created
 
 
