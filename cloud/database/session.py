@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -53,7 +54,7 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def create_read_pool(libpq_url: str, *, size: int) -> AsyncConnectionPool[AsyncConnection]:
+def create_read_pool(libpq_url: str, *, size: int) -> AsyncConnectionPool[AsyncConnection[Any]]:
     """Autocommit driver connections for the hottest single-statement reads (the balance screen).
 
     They skip the ORM and the engine: one prepared statement per request, no transaction around
@@ -61,7 +62,7 @@ def create_read_pool(libpq_url: str, *, size: int) -> AsyncConnectionPool[AsyncC
     """
     return AsyncConnectionPool(
         libpq_url,
-        min_size=size,
+        min_size=1,  # grows to ``size`` while requests queue for a connection
         max_size=size,
         max_lifetime=POOL_RECYCLE_S,
         timeout=READ_POOL_TIMEOUT_S,
