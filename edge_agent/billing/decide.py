@@ -145,13 +145,18 @@ def _rate(
                 meter_id=meter.id, wallet_id=meter.wallet_id, utility=meter.utility, pocket=meter.pocket,
                 reading_seq=reading_seq, interval_start=piece.start, interval_end=piece.end,
                 quantity=piece.quantity, band=piece.band, tariff_version=piece.tariff_version,
-                amount_cents=carried.cents, month=before.month_start.strftime("%Y-%m"),
+                amount_cents=carried.cents, month=_month_text(before.month_start),
                 month_to_date_quantity_before=before.consumed, carry_before=carry,
             )
         )  # fmt: skip
         month_to_date = MonthToDate(before.month_start, before.consumed + piece.quantity)
         carry = carried.carry
     return msgspec.structs.replace(state, month_to_date=result.state, carry=carry), charges
+
+
+def _month_text(month_start: datetime) -> str:
+    """``YYYY-MM``, as ``strftime("%Y-%m")`` spells it, at a tenth of its cost (twice per reading)."""
+    return f"{month_start.year:04d}-{month_start.month:02d}"
 
 
 def _month_to_date_at(state: MonthToDate | None, at: datetime, tariff: CompiledTariff) -> MonthToDate:

@@ -48,6 +48,8 @@ class Transaction:
     entries: list[Entry] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
+    #: The ``recorded_at`` column, shared by every entry of the transaction (isoformat is slow).
+    recorded_at_text: str = ""
 
     def append(self, body: Body) -> Entry:
         """Seal ``body`` as the next journal entry (seq and hash assigned now) and return it."""
@@ -55,7 +57,9 @@ class Transaction:
         self.journal.head = entry.head
         self.entries.append(entry)
         kind = type(body).__struct_config__.tag
-        self.rows.append((entry.seq, str(kind), entry.recorded_at.isoformat(), encoded, entry.hash))
+        if not self.recorded_at_text:
+            self.recorded_at_text = entry.recorded_at.isoformat()
+        self.rows.append((entry.seq, str(kind), self.recorded_at_text, encoded, entry.hash))
         return entry
 
     def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> None:
