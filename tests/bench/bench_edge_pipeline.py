@@ -3,37 +3,46 @@
 - readings per second through the whole pipeline: Modbus register words decoded by the meter's
   firmware profile → rated with the shared tariff → reading and charge entries committed with
   ``synchronous=FULL`` and group commit → credit decision; 200 meters read concurrently, as a
-  busy estate's buses deliver them. Target ≥ 5,000/s on one core (the process's CPU time is
-  reported beside the wall-clock rate: the writer thread shares the same core).
-- resident memory of an agent process with 500 configured meters after each was read once.
-  Target ≤ 64 MB.
+  busy estate's buses deliver them. Target ≥ 5,000/s on one core. Each run is a fresh process
+  pinned to one core, so the journal's writer thread shares that core with the event loop. Two
+  figures: readings per wall-clock second (which includes waiting for fsync) and readings per
+  CPU-second of the process (all threads; steadier on a shared machine). The register words are
+  made before the clock starts, and the harness's own CPU (its loop and calls, measured with a
+  sink that does nothing) is taken out of both.
+- resident memory of a running agent with 500 configured meters, each read twice, with its local
+  page started and served once. The issue's target is 64 MB = 61.0 MiB; the figure is in MiB.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from edge_agent.config import load_config
-from edge_agent.daemon import GatewayAgent
-from edge_agent.store.database import open_database
-from firmware_profiles import decode_read, packaged_registry, plan_reads
-from shared.journal import Pocket, ReadingSource
 from tests.bench.figures import Figure
 from tests.support.paths import REPO_ROOT
 
 FLAT = REPO_ROOT / "examples" / "tariffs" / "flat.toml"
 TOU_BLOCKS = REPO_ROOT / "examples" / "tariffs" / "time_of_use_blocks.toml"
+TARIFFS = {"flat": FLAT, "tou": TOU_BLOCKS}
 START = datetime(2026, 8, 3, 6, 0, tzinfo=UTC)
 METERS = 200
 ROUNDS = 40
 REPEATS = 3
+MEMORY_METERS = 500
+#: The issue's "64 MB" in the MiB that resident memory is counted in.
+MEMORY_TARGET_MIB = 64e6 / 2**20
+
+Sink = Callable[[str, dict, datetime, object], Awaitable[object]]
 
 
 def estate_config(store: Path, meters: int, tariff: Path) -> str:
@@ -42,6 +51,7 @@ def estate_config(store: Path, meters: int, tariff: Path) -> str:
         f'[gateway]\nid = "gw-bench"\nstore = "{store}"',
         '[[buses]]\nid = "bus"\nkind = "tcp"\nhost = "127.0.0.1"',
         f'[tariffs]\nelectricity = "{tariff}"',
+        '[web]\nhost = "127.0.0.1"\nport = 0',
     ]
     for n in range(meters):
         lines.append(
@@ -53,6 +63,8 @@ def estate_config(store: Path, meters: int, tariff: Path) -> str:
 
 def confirm_relays_closed(store: Path, meters: int) -> None:
     """As the agent does at start by reading every relay: here all meters said "closed"."""
+    from edge_agent.store.database import open_database
+
     db = open_database(store)
     db.conn.executemany(
         "INSERT INTO relay_state (meter_id, closed, confirmed_at, command_id, confirmed_seq) VALUES (?, 1, ?, NULL, 0)",
@@ -70,8 +82,41 @@ def dds_words(total_centi_kwh: int) -> list[int]:
     return words
 
 
-async def pipeline_run(tmp: Path, tariff: Path) -> tuple[float, float, int]:
-    """Feed METERS x ROUNDS readings through decode → bill → commit; return wall s, CPU s, readings."""
+def process_cpu_s() -> float:
+    """CPU time of every thread of this process (the event loop and the journal's writer)."""
+    return time.process_time()
+
+
+async def feed(sink: Sink, decode: Callable[[list[int]], dict]) -> tuple[float, float]:
+    """Every meter's readings, each after the previous one's commit; returns (wall s, CPU s).
+
+    The words and times are made before the clock starts: only decoding, the pipeline and the
+    loop that hands readings to it are timed.
+    """
+    from shared.journal import ReadingSource
+
+    made = [
+        [(dds_words(100_000 + round_ * 3 + n % 5), START + timedelta(minutes=round_)) for round_ in range(ROUNDS)]
+        for n in range(METERS)
+    ]  # fmt: skip
+
+    async def meter(n: int) -> None:
+        meter_id = f"m{n}"
+        for words, at in made[n]:
+            await sink(meter_id, decode(words), at, ReadingSource.MODBUS)
+
+    wall0, cpu0 = time.perf_counter(), process_cpu_s()
+    await asyncio.gather(*(meter(n) for n in range(METERS)))
+    return time.perf_counter() - wall0, process_cpu_s() - cpu0
+
+
+async def pipeline_run(tmp: Path, tariff: Path) -> dict[str, float]:
+    """Feed METERS x ROUNDS readings through decode → bill → commit; and the harness alone."""
+    from edge_agent.config import load_config
+    from edge_agent.daemon import GatewayAgent
+    from firmware_profiles import decode_read, packaged_registry, plan_reads
+    from shared.journal import Pocket
+
     config = load_config(estate_config(tmp / "gw.sqlite3", METERS, tariff), source=tmp / "edge.toml",
                          registry=packaged_registry())  # fmt: skip
     confirm_relays_closed(tmp / "gw.sqlite3", METERS)
@@ -80,82 +125,117 @@ async def pipeline_run(tmp: Path, tariff: Path) -> tuple[float, float, int]:
         await agent.billing.apply_cloud_balance(f"w{n}", Pocket.ELECTRICITY, 10_000_000, 0)
     plans = plan_reads(packaged_registry().get("hiking-dds238-2"))
 
-    async def meter(n: int) -> None:
-        """One meter's readings, each after the previous one's commit, as its poll scheduler delivers them."""
-        for round_ in range(ROUNDS):
-            words = dds_words(100_000 + round_ * 3 + n % 5)
-            values = {}
-            for planned in plans:
-                values.update(decode_read(planned, words[planned.address : planned.address + planned.count]))
-            at = START + timedelta(minutes=round_)
-            await agent.billing.on_reading(f"m{n}", values, at, ReadingSource.MODBUS)
+    def decode(words: list[int]) -> dict[object, Decimal]:
+        values: dict[object, Decimal] = {}
+        for planned in plans:
+            values.update(decode_read(planned, words[planned.address : planned.address + planned.count]))
+        return values
 
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(meter(n) for n in range(METERS)))
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    async def nothing(*_: object) -> None:
+        return None
+
+    _, harness_cpu = await feed(nothing, lambda words: {})
+    wall, cpu = await feed(agent.billing.on_reading, decode)  # type: ignore[arg-type]
     await agent.shutdown([])
-    return wall, cpu, METERS * ROUNDS
+    return {"wall_s": wall, "cpu_s": cpu, "harness_cpu_s": harness_cpu, "readings": METERS * ROUNDS}
 
 
-def throughput(tariff: Path) -> tuple[float, float]:
-    walls, cpus = [], []
+def throughput_probe(tariff: str) -> None:
+    """One measurement in this (fresh) process, pinned to one core; prints it as JSON."""
+    core = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})  # before the writer thread starts: it inherits the one core
+    with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
+        result = asyncio.run(pipeline_run(Path(tmp), TARIFFS[tariff]))
+    print(json.dumps(result))
+
+
+def probe(*args: str) -> dict[str, float]:
+    """Run this module's probe in a fresh interpreter; its last line of output is JSON."""
+    out = subprocess.run([sys.executable, "-m", "tests.bench.bench_edge_pipeline", "--probe", *args],
+                         cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def throughput(tariff: str) -> tuple[float, float, float]:
+    """Medians over REPEATS fresh processes: readings per wall s, per CPU s, harness µs per reading."""
+    walls, cpus, harness = [], [], []
     for _ in range(REPEATS):
-        with tempfile.TemporaryDirectory() as tmp:
-            wall, cpu, count = asyncio.run(pipeline_run(Path(tmp), tariff))
-        walls.append(count / wall)
-        cpus.append(count / cpu)
-    return statistics.median(walls), statistics.median(cpus)
+        run = probe("throughput", tariff)
+        count = run["readings"]
+        walls.append(count / (run["wall_s"] - run["harness_cpu_s"]))
+        cpus.append(count / (run["cpu_s"] - run["harness_cpu_s"]))
+        harness.append(run["harness_cpu_s"] / count * 1e6)
+    return statistics.median(walls), statistics.median(cpus), statistics.median(harness)
 
 
-MEMORY_PROBE = """
-import asyncio, sys, tempfile
-from datetime import timedelta
-from pathlib import Path
-from edge_agent.config import load_config
-from edge_agent.daemon import GatewayAgent
-from edge_agent.store.database import open_database
-from firmware_profiles import packaged_registry
-from shared.journal import ReadingSource
-from shared.quantities import Measurement
-from tests.bench.bench_edge_pipeline import FLAT, START, estate_config
-from decimal import Decimal
+async def memory_run(tmp: Path) -> dict[str, float]:
+    """RSS of an agent with MEMORY_METERS meters, each read twice, its page started and served."""
+    import logging
 
-async def main(tmp):
-    config = load_config(estate_config(tmp / "gw.sqlite3", 500, FLAT), source=tmp / "edge.toml",
-                         registry=packaged_registry())
+    from edge_agent.config import load_config
+    from edge_agent.daemon import GatewayAgent
+    from edge_agent.web import WebServer, create_web_app
+    from firmware_profiles import packaged_registry
+    from shared.journal import ReadingSource
+    from shared.quantities import Measurement
+
+    logging.disable(logging.WARNING)  # no credit was loaded: 500 relay commands find no meter
+    config = load_config(estate_config(tmp / "gw.sqlite3", MEMORY_METERS, FLAT), source=tmp / "edge.toml",
+                         registry=packaged_registry())  # fmt: skip
     agent = GatewayAgent(config, clock=lambda: START)
     for minute in range(2):
-        for n in range(500):
+        for n in range(MEMORY_METERS):
             await agent.billing.on_reading(f"m{n}", {Measurement.ENERGY_IMPORT_WH: Decimal(1000 + minute)},
-                                           START + timedelta(minutes=minute), ReadingSource.MODBUS)
-    rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS"))
-    await agent.shutdown([])
-    print(rss)
+                                           START + timedelta(minutes=minute), ReadingSource.MODBUS)  # fmt: skip
+    web = WebServer(create_web_app(agent, installer_password_hash=None, session_secret=os.urandom(32)),
+                    host="127.0.0.1", port=0)  # fmt: skip
+    serving = asyncio.create_task(web.serve())
+    await web.started()
+    reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
+    page = await reader.read()
+    writer.close()
+    assert page.startswith(b"HTTP/1.1 200") and b'id="meter-m499"' in page
+    status = Path("/proc/self/status").read_text().splitlines()
+    rss_kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+    web.stop()
+    await agent.shutdown([serving])
+    return {"rss_mib": rss_kib / 1024}
 
-with tempfile.TemporaryDirectory() as tmp:
-    asyncio.run(main(Path(tmp)))
-"""
+
+def memory_probe() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
+        print(json.dumps(asyncio.run(memory_run(Path(tmp)))))
 
 
-def resident_memory_mb() -> float:
-    """RSS of a fresh agent process with 500 meters, each read twice (KiB → MiB)."""
-    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], cwd=REPO_ROOT, capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
-    return int(out.strip().splitlines()[-1]) / 1024
+def resident_memory_mib() -> float:
+    return probe("memory")["rss_mib"]
 
 
 def run() -> list[Figure]:
-    flat_wall, flat_cpu = throughput(FLAT)
-    tou_wall, tou_cpu = throughput(TOU_BLOCKS)
-    return [
-        Figure("readings/s through the pipeline, flat tariff", flat_wall, "readings/s", 5000,
-               note=f"{flat_cpu:,.0f}/s per CPU-second; {METERS} meters concurrent, FULL sync, group commit"),
-        Figure("readings/s through the pipeline, TOU with blocks", tou_wall, "readings/s", 5000,
-               note=f"{tou_cpu:,.0f}/s per CPU-second"),
-        Figure("agent resident memory, 500 meters", resident_memory_mb(), "MiB", 64, higher_is_better=False),
-    ]  # fmt: skip
+    figures = []
+    for tariff, name in (("flat", "flat tariff"), ("tou", "TOU with blocks")):
+        wall, cpu, harness_us = throughput(tariff)
+        figures += [
+            Figure(f"readings/s through the pipeline, {name}", wall, "readings/s", 5000,
+                   note=f"one core, wall clock (fsync waits included); {METERS} meters concurrent, FULL sync, "
+                        f"group commit; harness {harness_us:.1f} µs/reading not counted"),
+            Figure(f"readings per CPU-second through the pipeline, {name}", cpu, "readings/s", 5000,
+                   note=f"{1e6 / cpu:.0f} µs CPU per reading, all threads (event loop and journal writer)"),
+        ]  # fmt: skip
+    figures.append(
+        Figure(f"agent resident memory, {MEMORY_METERS} meters, page served", resident_memory_mib(), "MiB",
+               round(MEMORY_TARGET_MIB, 1), higher_is_better=False, note="target 64 MB = 61.0 MiB")
+    )  # fmt: skip
+    return figures
 
 
 if __name__ == "__main__":
-    for figure in run():
-        print(figure)
+    if sys.argv[1:2] == ["--probe"]:
+        if sys.argv[2] == "throughput":
+            throughput_probe(sys.argv[3])
+        else:
+            memory_probe()
+    else:
+        for figure in run():
+            print(figure)
