@@ -129,6 +129,10 @@ class WebServer:
             await self._exchange(task, reader, writer, client)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass  # the client went away or went quiet: nothing to answer
+        except h11.ProtocolError as error:
+            logger.info("closed a connection from %s: %s", client, error)
+        except Exception:  # one broken connection must never take the page down
+            logger.exception("the local page failed on a connection from %s", client)
         finally:
             del self._connections[task]
             writer.close()
