@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from cloud.audit.actor import Actor
 from cloud.audit.services import record
 from cloud.d0010 import storage
+from cloud.d0010.loader import Loader, finish_ids
 from cloud.d0010.model import ImportReport, ImportSettings, ImportStatus
 from cloud.d0010.models import FlowFile, MpanLink, RegisterReading, SupplyMeter
 from cloud.d0010.parser import D0010Import
-from cloud.d0010.staging import stage
 from cloud.errors import NotFound
 from cloud.estates.scope import Scope
 
@@ -129,25 +129,33 @@ async def _import(
     """The steps of one import in the caller's transaction; the report says whether to commit."""
     pg: AsyncConnection[Any] = (await connection.get_raw_connection()).driver_connection  # type: ignore[assignment]
     await storage.set_import_limits(pg)
-    staged = await stage(pg, importer.flows(lines))
+    await storage.serialise_imports(pg)  # before the loader chooses ids for new MPANs and meters
+    loaded = await Loader(pg).load(importer.flows(lines))
     parsed = importer.report()
     report = StoredReport(**msgspec.structs.asdict(parsed), storage=StorageOutcome(dry_run))
     if parsed.status not in STORABLE or parsed.header is None:
         return report
-    await storage.serialise_imports(pg)
     duplicate_of = await storage.find_duplicate(pg, parsed.header, parsed.sha256)
     if duplicate_of is not None:
         return _with_storage(report.as_duplicate(), dry_run=dry_run, duplicate_of=duplicate_of)
-    await storage.add_supply_points(pg)
+    await finish_ids(pg, loaded)
+    moved = 0
+    if loaded.repeated_mpans:
+        moved = await storage.move_back(pg, loaded.file_ref, loaded.repeated_mpans)
     kept_max = importer.settings.issues_kept_max
-    conflicts = await storage.reject_conflicting_groups(pg, kept_max, may_repeat=staged.may_repeat)
+    conflicts = storage.Conflicts()
+    if loaded.staged or moved:
+        await storage.add_supply_points(pg)
+        conflicts = await storage.reject_conflicting_groups(pg, kept_max, may_repeat=loaded.may_repeat)
     report = with_conflicts(report, conflicts, kept_max)
     if report.status not in STORABLE:
         return report
-    file_ref = await storage.insert_file(pg, report, actor)
+    file_ref = await storage.insert_file(pg, report, actor, loaded.file_ref)
     if file_ref is None:  # only without the lock, kept so a race can never store a file twice
         return _with_storage(report.as_duplicate(), dry_run=dry_run)
-    stored = await storage.store_readings(pg, file_ref)
+    stored = loaded.readings_direct - moved
+    if loaded.staged or moved:
+        stored += await storage.store_readings(pg, file_ref)
     outcome = StorageOutcome(
         dry_run,
         import_id=None if dry_run else file_ref,

@@ -1,18 +1,15 @@
-"""Streams the validated groups of one file into a temporary staging table with COPY.
+"""The temporary staging table, and its COPY rows, for groups that need the conflict checks.
 
-The file is parsed while it is copied: each 026 group the parser hands out becomes rows at once,
-so memory holds one group and the database ingests while Python parses (on a second core). The
-staging table lives for the transaction only (``ON COMMIT DROP``); the conflict checks and the
-``INSERT … SELECT`` into the real tables run over it in :mod:`cloud.d0010.storage`.
+Groups whose MPAN is already stored (or that repeat a meter or a reading key) are COPYed here by
+the loader (``loader``); the staging table lives for the transaction only (``ON COMMIT DROP``);
+the conflict checks and the ``INSERT … SELECT`` into the real tables run over it in
+:mod:`cloud.d0010.storage`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-
-from psycopg import AsyncConnection
 
 from cloud.d0010.model import Reading, ValidatedFlow
 
@@ -60,23 +57,6 @@ class Staged:
     may_repeat: bool = False
     """Whether a reading key may occur twice (a meter in two 028 groups, or a key twice in one):
     only then does the database need its (costly) search for repeated keys."""
-
-
-async def stage(connection: AsyncConnection, flows: Iterable[ValidatedFlow]) -> Staged:
-    """Create the staging table and COPY every reading of ``flows`` into it; drains ``flows``."""
-    rows = StagingRows()
-    async with connection.cursor() as cursor:
-        await cursor.execute(CREATE_STAGING)
-        async with cursor.copy(COPY_STAGING) as copy:
-            block: list[str] = []
-            for flow in flows:
-                rows.add(flow, block)
-                if len(block) >= ROWS_PER_WRITE:
-                    await copy.write("".join(block).encode())
-                    block.clear()
-            await copy.write("".join(block).encode())
-        await cursor.execute("ANALYZE d0010_staging")
-    return rows.staged
 
 
 class StagingRows:

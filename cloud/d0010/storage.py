@@ -2,8 +2,9 @@
 
 Everything here runs inside the one transaction of one file import, on the psycopg connection
 under the SQLAlchemy session (COPY needs the driver). Imports are serialised by a transaction-level
-advisory lock taken after staging: two files carrying the same reading key with different values
-could otherwise both pass the conflict check before either commits.
+advisory lock taken before anything is written: the loader chooses ids for new MPANs and meters
+itself, and two files carrying the same reading key with different values could otherwise both
+pass the conflict check before either commits.
 """
 
 from __future__ import annotations
@@ -138,13 +139,42 @@ JOIN d0010_meter_refs k USING (meter_line)
 WHERE s.register_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM d0010_skipped x WHERE x.line = s.line)
 """
 
+# Groups loaded directly whose MPAN a later group of the file names again: back into staging, so
+# the conflict checks see all of that MPAN's groups together (as if none had been loaded directly).
+_MOVE_BACK_READINGS = """
+WITH moved AS (
+    DELETE FROM d0010_readings r
+    USING d0010_direct_meters d
+    WHERE d.mpan_ref = ANY(%(mpans)s) AND r.meter_ref = d.meter_ref AND r.file_ref = %(file_ref)s
+    RETURNING r.*, d.group_line, d.meter_line
+)
+INSERT INTO d0010_staging (
+    group_line, meter_line, mpan_core, bsc_validation_status, meter_id, reading_type, opens_meter, line,
+    register_id, reading_at, register_reading, md_reset_at, md_reset_count, meter_reading_flag,
+    reading_method, reason_code, reading_status)
+SELECT x.group_line, x.meter_line, p.mpan_core, x.bsc_validation_status, m.meter_id, x.reading_type, false,
+       x.line, x.register_id, x.reading_at, x.register_reading, x.md_reset_at, x.md_reset_count,
+       x.meter_reading_flag, x.reading_method, x.reason_code, x.reading_status
+FROM moved x JOIN d0010_meters m ON m.id = x.meter_ref JOIN d0010_mpans p ON p.id = m.mpan_ref
+"""
+
+# One row per moved 028 that opens it (so its meter is mapped, and counted if its group is rejected).
+_MOVE_BACK_METERS = """
+INSERT INTO d0010_staging (
+    group_line, meter_line, mpan_core, bsc_validation_status, meter_id, reading_type, opens_meter, line)
+SELECT d.group_line, d.meter_line, p.mpan_core, d.bsc_validation_status, m.meter_id, d.reading_type, true,
+       d.meter_line
+FROM d0010_direct_meters d JOIN d0010_meters m ON m.id = d.meter_ref JOIN d0010_mpans p ON p.id = d.mpan_ref
+WHERE d.mpan_ref = ANY(%(mpans)s)
+"""
+
 _INSERT_FILE = """
 INSERT INTO d0010_files (
-    file_name, file_id, from_role, from_participant, to_role, to_participant, created_at, test_flag,
+    id, file_name, file_id, from_role, from_participant, to_role, to_participant, created_at, test_flag,
     is_test, sha256, status, mpans, readings, readings_stored, errors_total, warnings_total, report,
     imported_by_user_id, imported_by_role, source_address)
 VALUES (
-    %(file_name)s, %(file_id)s, %(from_role)s, %(from_participant)s, %(to_role)s, %(to_participant)s,
+    %(id)s, %(file_name)s, %(file_id)s, %(from_role)s, %(from_participant)s, %(to_role)s, %(to_participant)s,
     %(created_at)s, %(test_flag)s, %(is_test)s, %(sha256)s, %(status)s, %(mpans)s, %(readings)s, 0,
     %(errors_total)s, %(warnings_total)s, '{}', %(user_id)s, %(role)s, %(source)s)
 ON CONFLICT DO NOTHING
@@ -243,16 +273,29 @@ def _group_issue(group_line: int, mpan: str, bsc: str, first: int, readings: int
     return Issue(group_line, GROUP_FIELD, message, f"026|{mpan}|{bsc}|")
 
 
-async def insert_file(connection: AsyncConnection, report: ImportReport, actor: Actor) -> int | None:
-    """Record the file (its final report is written by ``finish_file``); ``None`` if already there."""
+async def move_back(connection: AsyncConnection, file_ref: int, mpan_refs: set[int]) -> int:
+    """Move the directly loaded groups of these MPANs into staging; the number of readings moved."""
+    arguments = {"mpans": sorted(mpan_refs), "file_ref": file_ref}
+    cursor = await connection.execute(_MOVE_BACK_READINGS, arguments)
+    moved = cursor.rowcount
+    await connection.execute(_MOVE_BACK_METERS, arguments)
+    return moved
+
+
+async def insert_file(
+    connection: AsyncConnection, report: ImportReport, actor: Actor, file_ref: int
+) -> int | None:
+    """Record the file under the id its readings carry (its final report is written by
+    ``finish_file``); ``None`` if already there."""
     header = report.header
     assert header is not None, "only a file with a header can be imported or partial"
     cursor = await connection.execute(
         _INSERT_FILE,
         {
-            "file_name": report.file, "file_id": header.file_id, "from_role": header.from_role,
-            "from_participant": header.from_participant, "to_role": header.to_role,
-            "to_participant": header.to_participant, "created_at": header.created_at,
+            "id": file_ref, "file_name": report.file, "file_id": header.file_id,
+            "from_role": header.from_role, "from_participant": header.from_participant,
+            "to_role": header.to_role, "to_participant": header.to_participant,
+            "created_at": header.created_at,
             "test_flag": header.test_flag, "is_test": header.is_test, "sha256": report.sha256,
             "status": report.status.value, "mpans": report.mpans, "readings": report.readings,
             "errors_total": report.errors_total, "warnings_total": report.warnings_total,
