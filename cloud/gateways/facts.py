@@ -52,11 +52,6 @@ class SortedEntries:
     relay_states: list[tuple[int, RelayStateConfirmed]] = field(default_factory=list)
 
 
-def decode_verified(encoded: Sequence[bytes]) -> list[Entry]:
-    """Decode entries ``assess_batch`` already verified (canonical form checked there, not again)."""
-    return [_ENTRY_DECODER.decode(data) for data in encoded]
-
-
 def sort_entries(entries: Sequence[Entry]) -> SortedEntries:
     """Group the entries whose facts the cloud keeps in columns or posts."""
     out = SortedEntries()
@@ -73,18 +68,23 @@ def sort_entries(entries: Sequence[Entry]) -> SortedEntries:
     return out
 
 
-async def store_entries(
-    session: AsyncSession, gateway_id: int, entries: Sequence[Entry], encoded: Sequence[bytes]
-) -> None:
-    """Store the entries byte for byte, keyed by (gateway, seq) with their hashes.
+async def store_entries(session: AsyncSession, gateway_id: int, encoded: Sequence[bytes]) -> list[Entry]:
+    """Store entries ``assess_batch`` verified byte for byte, keyed by (gateway, seq) with their
+    hashes; return them decoded (their canonical form was checked there, not again).
 
     Binary ``COPY`` on the session's own connection (so inside its transaction): the bytes are
-    most of a batch, and COPY moves them at several times the speed of bound parameters.
+    most of a batch, and COPY moves them at several times the speed of bound parameters. Each
+    entry is decoded just before its row is written, so PostgreSQL takes the rows already sent
+    (psycopg sends every 32 KiB) while the next ones are decoded.
     """
+    entries = []
     async with (await _driver(session)).cursor() as cursor, cursor.copy(_COPY_JOURNAL) as copy:
         copy.set_types(["int8", "int8", "text", "text", "bytea"])
-        for entry, data in zip(entries, encoded, strict=True):
+        for data in encoded:
+            entry = _ENTRY_DECODER.decode(data)
+            entries.append(entry)
             await copy.write_row((gateway_id, entry.seq, entry.body.__struct_config__.tag, entry.hash, data))
+    return entries
 
 
 async def store_facts(session: AsyncSession, gateway_id: int, facts: SortedEntries) -> None:

@@ -17,7 +17,7 @@ from cloud.errors import ValidationFailed
 from cloud.gateways.assurance import check_charges
 from cloud.gateways.charges import post_charges
 from cloud.gateways.config import GatewayContext, current_config
-from cloud.gateways.facts import decode_verified, raise_cloud_alarm, sort_entries, store_entries, store_facts
+from cloud.gateways.facts import raise_cloud_alarm, sort_entries, store_entries, store_facts
 from cloud.gateways.models import GatewaySyncState
 from shared.journal import ChainHead, Pocket
 from shared.sync import AckStatus, BatchAck, JournalBatch, PocketBalance, assess_batch, overlap_seqs
@@ -79,8 +79,7 @@ async def _stored_hashes(session: AsyncSession, context: GatewayContext, seqs: r
 
 
 async def _store(session: AsyncSession, context: GatewayContext, encoded: list[bytes]) -> None:
-    entries = decode_verified(encoded)
-    await store_entries(session, context.gateway_id, entries, encoded)
+    entries = await store_entries(session, context.gateway_id, encoded)
     facts = sort_entries(entries)
     await store_facts(session, context.gateway_id, facts)
     await post_charges(session, context, facts.charges)
