@@ -40,7 +40,13 @@ UNIT_COUNT = 12
 #: each unit's electricity meter answers at the unit's number.
 DEMO_BUS = "demo-bus"
 BULK_ADDRESS = 100
-MODBUS_PROFILES = frozenset({"hiking-dds238-2", "eastron-sdm120", "eastron-sdm630"})
+#: The ChirpStack application the demo's LoRaWAN water meters belong to.
+DEMO_LORAWAN_APPLICATION = "6f1c4a52-3d8e-4b7a-9c1e-2a5d7f9b0c31"
+BULK_WATER_DEV_EUI = "a1b2c3d4e5f60000"
+#: Unit 1's hot water is metered by an Adeunis Pulse NB-IoT counting one litre a pulse.
+HOT_WATER_UNIT = 1
+HOT_WATER_IMEI = "356938035643809"
+HOT_WATER_SERIAL = "HW0001"
 OCCUPIED_COUNT = 10
 OPENING_CREDIT_CENTS = 20_000
 #: No disconnections on public holidays (the tariffs' ZA calendar); at zero credit on any other day
@@ -55,11 +61,6 @@ LOW_CREDIT_UNIT = 4
 LOW_CREDIT_CENTS = 2_500
 TENANCY_START = date(2026, 7, 1)
 TARIFF_FILES = ("time_of_use_blocks.toml", "water_blocks.toml", "hot_water.toml")
-#: Each unit's meters: electricity on a DDS238-2 (its relay disconnects), water on a MULTICAL 21.
-UNIT_METERS = (
-    (Utility.ELECTRICITY, "E", "hiking-dds238-2"),
-    (Utility.WATER, "W", "kamstrup-multical-21"),
-)
 ADMIN_EMAIL = "admin@demo.quantify.example"
 ADMIN_PASSWORD = "protea-admin-demo"  # noqa: S105  -- a published demo login, printed by the demo
 TENANT_PASSWORD = "protea-tenant-demo"  # noqa: S105  -- likewise
@@ -77,6 +78,49 @@ class DemoLogin:
     email: str
     password: str
     role: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMeter:
+    """A meter of the demo estate and how the gateway reaches it: exactly one of a Modbus address
+    (on ``DEMO_BUS``), a LoRaWAN DevEUI or an NB-IoT IMEI. ``unit`` is None for a bulk meter."""
+
+    utility: Utility
+    serial: str
+    profile: str
+    unit: int | None
+    address: int | None = None
+    dev_eui: str | None = None
+    imei: str | None = None
+
+
+def water_dev_eui(number: int) -> str:
+    """Unit ``number``'s water meter's DevEUI."""
+    return f"a1b2c3d4e5f6{number:04x}"
+
+
+def demo_meters() -> tuple[DemoMeter, ...]:
+    """Every meter of the estate: per unit a DDS238-2 on Modbus (its relay disconnects) and an Axioma
+    Qalcosonic W1 on LoRaWAN; unit 1's hot water on NB-IoT; a bulk meter per utility supplied."""
+    meters = [
+        DemoMeter(Utility.ELECTRICITY, "BULK-01", "eastron-sdm630", None, address=BULK_ADDRESS),
+        DemoMeter(Utility.WATER, "BULK-W01", "axioma-qalcosonic-w1", None, dev_eui=BULK_WATER_DEV_EUI),
+    ]
+    for number in range(1, UNIT_COUNT + 1):
+        meters.append(
+            DemoMeter(Utility.ELECTRICITY, f"E{number:04d}", "hiking-dds238-2", number, address=number)
+        )
+        meters.append(
+            DemoMeter(
+                Utility.WATER, f"W{number:04d}", "axioma-qalcosonic-w1", number, dev_eui=water_dev_eui(number)
+            )
+        )
+    meters.append(
+        DemoMeter(
+            Utility.HOT_WATER, HOT_WATER_SERIAL, "adeunis-pulse-nbiot", HOT_WATER_UNIT, imei=HOT_WATER_IMEI
+        )
+    )
+    return tuple(meters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,34 +149,12 @@ async def seed_demo(engine: AsyncEngine, examples: Path = EXAMPLES) -> DemoEstat
             await metering.add_tariff_version(
                 session, ALL, SEEDER, estate.id, path.read_text(), source=str(path)
             )
-        await _meter(
-            session,
-            estate.id,
-            unit_id=None,
-            gateway_id=gateway.id,
-            utility=Utility.ELECTRICITY,
-            serial="BULK-01",
-            profile="eastron-sdm630",
-            address=BULK_ADDRESS,
-        )
         owner = await _person(session, "Demo Owner", OWNER_EMAIL)
-        units, wallets = [], []
-        for number in range(1, UNIT_COUNT + 1):
-            unit = await _unit(session, estate.id, number, owner.id)
-            units.append(unit.id)
-            for utility, prefix, profile in UNIT_METERS:
-                await _meter(
-                    session,
-                    estate.id,
-                    unit_id=unit.id,
-                    gateway_id=gateway.id,
-                    utility=utility,
-                    serial=f"{prefix}{number:04d}",
-                    profile=profile,
-                    address=number if profile in MODBUS_PROFILES else None,
-                )
-            if number <= OCCUPIED_COUNT:
-                wallets.append(await _tenant(session, unit, number))
+        units = [await _unit(session, estate.id, number, owner.id) for number in range(1, UNIT_COUNT + 1)]
+        for meter in demo_meters():
+            unit_id = None if meter.unit is None else units[meter.unit - 1].id
+            await _meter(session, estate.id, gateway.id, unit_id, meter)
+        wallets = [await _tenant(session, units[n - 1], n) for n in range(1, OCCUPIED_COUNT + 1)]
         await ensure_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.MANAGING_AGENT, estate_id=estate.id)
         await ensure_user(session, OWNER_EMAIL, OWNER_PASSWORD, Role.OWNER, person_id=owner.id)
     logins = (
@@ -140,7 +162,7 @@ async def seed_demo(engine: AsyncEngine, examples: Path = EXAMPLES) -> DemoEstat
         DemoLogin(tenant_email(1), TENANT_PASSWORD, Role.TENANT.value),
         DemoLogin(OWNER_EMAIL, OWNER_PASSWORD, Role.OWNER.value),
     )
-    return DemoEstate(estate.id, tuple(units), tuple(wallets), gateway.id, logins)
+    return DemoEstate(estate.id, tuple(unit.id for unit in units), tuple(wallets), gateway.id, logins)
 
 
 async def _estate(session: AsyncSession) -> Estate:
@@ -178,46 +200,42 @@ async def _unit(session: AsyncSession, estate_id: int, number: int, owner_id: in
 
 
 async def _meter(
-    session: AsyncSession,
-    estate_id: int,
-    *,
-    unit_id: int | None,
-    gateway_id: int,
-    utility: Utility,
-    serial: str,
-    profile: str,
-    address: int | None = None,
+    session: AsyncSession, estate_id: int, gateway_id: int, unit_id: int | None, meter: DemoMeter
 ) -> None:
     taken = await session.scalar(
-        select(Meter.id).where(Meter.firmware_profile_id == profile, Meter.serial == serial)
+        select(Meter.id).where(Meter.firmware_profile_id == meter.profile, Meter.serial == meter.serial)
     )
     if taken is None:
-        role = MeterRole.UNIT if unit_id is not None else MeterRole.BULK
         taken = (
             await metering.add_meter(
                 session,
                 ALL,
                 SEEDER,
                 estate_id,
-                utility=utility,
-                serial=serial,
-                firmware_profile_id=profile,
-                role=role,
+                utility=meter.utility,
+                serial=meter.serial,
+                firmware_profile_id=meter.profile,
+                role=MeterRole.UNIT if unit_id is not None else MeterRole.BULK,
                 unit_id=unit_id,
                 gateway_id=gateway_id,
             )
         ).id
-    if address is not None:
-        await _connect(session, taken, address)
+    await _connect(session, taken, meter)
 
 
-async def _connect(session: AsyncSession, meter_id: int, address: int) -> None:
-    """Put the meter on the demo's simulated Modbus bus (``make demo``), unless it already is."""
+async def _connect(session: AsyncSession, meter_id: int, meter: DemoMeter) -> None:
+    """Say how the demo's gateway reaches the meter (``make demo`` simulates each), unless it already does.
+
+    Modbus meters are polled every 5 s; a radio meter's uplink interval is set on its device.
+    """
+    bus = DEMO_BUS if meter.address is not None else None
+    wanted = (bus, meter.address, meter.dev_eui, meter.imei)
     current = await session.get(MeterConnection, meter_id)
-    if current is None or (current.bus, current.address) != (DEMO_BUS, address):
+    if current is None or (current.bus, current.address, current.dev_eui, current.imei) != wanted:
         await set_meter_connection(
-            session, ALL, SEEDER, meter_id, bus=DEMO_BUS, address=address, poll_interval_s=5
-        )
+            session, ALL, SEEDER, meter_id, bus=bus, address=meter.address, dev_eui=meter.dev_eui,
+            imei=meter.imei, poll_interval_s=5 if meter.address is not None else 3600,
+        )  # fmt: skip
 
 
 async def _person(session: AsyncSession, full_name: str, email: str) -> Person:

@@ -11,8 +11,6 @@ time; ``--duration SECONDS`` ends the demo by itself (used by the tests). See do
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import signal
 import subprocess
@@ -22,16 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
-from demo.estate import local_gateway_config, simulator_arguments
-from demo.processes import DemoError, Supervisor, http_ok, log_says, port_open
-from edge_agent.config.test_clock import TEST_CLOCK_EPOCH_ENV, TEST_CLOCK_RATE_ENV
+from demo.processes import DemoError, Supervisor, http_ok, log_says
+from demo.site import start_broker, start_gateway
+from edge_agent.config.test_clock import TEST_CLOCK_EPOCH_ENV
 
 DEMO_DIR = Path("var/demo")
 CLOUD_PORT = 8000
 PAGE_PORT = 8080
 MODBUS_PORT = 5020
+MQTT_PORT = 1884  # not 1883: the machine's own Mosquitto may listen there
+COAP_PORT = 5683
 #: ``--fast``: simulated seconds per real second. An hour passes every 10 s and a day every 4 minutes,
 #: so unit 4's small credit runs out within a minute or two; polls (5 s) still see half-hour steps.
 FAST_RATE = 360.0
@@ -45,6 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cloud-port", type=int, default=CLOUD_PORT, help="port for the cloud API")
     parser.add_argument("--page-port", type=int, default=PAGE_PORT, help="port for the gateway's page")
     parser.add_argument("--modbus-port", type=int, default=MODBUS_PORT, help="port for the simulated meters")
+    parser.add_argument("--mqtt-port", type=int, default=MQTT_PORT, help="port for the demo's MQTT broker")
+    parser.add_argument(
+        "--coap-port", type=int, default=COAP_PORT, help="UDP port of the gateway's CoAP server"
+    )
     parser.add_argument("--dir", type=Path, default=DEMO_DIR, help="where the demo keeps its data and logs")
     parser.add_argument(
         "--fast",
@@ -59,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def fresh_start(demo_dir: Path) -> None:
     """Forget the last run's estate and gateway (its logs are replaced as each process starts)."""
-    for part in ("cloud", "gateway"):
+    for part in ("cloud", "gateway", "radio"):
         shutil.rmtree(demo_dir / part, ignore_errors=True)
 
 
@@ -105,72 +107,6 @@ def print_logins() -> None:
         print(f"demo:   {role:<15} {email} / {password}", flush=True)
 
 
-def clock_arguments(rate: float | None, epoch_s: float) -> tuple[list[str], dict[str, str]]:
-    """The simulator's clock options and the agent's test-clock variables: one timeline for both."""
-    if rate is None:
-        return ["--speedup", "1"], {}
-    return (
-        ["--speedup", str(rate), "--epoch", repr(epoch_s)],
-        {TEST_CLOCK_RATE_ENV: str(rate), TEST_CLOCK_EPOCH_ENV: repr(epoch_s)},
-    )
-
-
-def start_gateway(supervisor: Supervisor, args: argparse.Namespace, cloud_url: str, epoch_s: float) -> str:
-    """Simulated meters, then the gateway enrolled with the cloud and running; returns the page URL."""
-    demo_dir, modbus_port, page_port = args.dir, args.modbus_port, args.page_port
-    meter_clock, agent_clock = clock_arguments(args.fast, epoch_s)
-    supervisor.start(
-        "meters",
-        [sys.executable, "-m", "demo.simulator", "--tcp", f"127.0.0.1:{modbus_port}", *meter_clock,
-         "--shape", "residential", "--tz", "Africa/Johannesburg", *simulator_arguments()],
-    )  # fmt: skip
-    supervisor.wait_until("meters", port_open(modbus_port), timeout_s=30)
-    config = demo_dir / "gateway" / "edge.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(
-        local_gateway_config(demo_dir.resolve() / "gateway" / "gateway.sqlite3", modbus_port, page_port)
-    )
-    enrol_gateway(demo_dir, cloud_url, config)
-    supervisor.start(
-        "gateway",
-        [sys.executable, "-m", "edge_agent.entrypoints.cli", "run", "--config", str(config)],
-        env=agent_clock,
-    )
-    page = f"http://127.0.0.1:{page_port}"
-    supervisor.wait_until("gateway", http_ok(f"{page}/healthz"), timeout_s=60)
-    return page
-
-
-def enrol_gateway(demo_dir: Path, cloud_url: str, config: Path) -> None:
-    """What an admin and an installer do: a one-time code from the cloud, then ``gateway enrol``."""
-    gateway_id = demo_gateway_id(cloud_url)
-    issued = subprocess.run(
-        [sys.executable, "-m", "cloud.entrypoints.cli", "gateway", "enrolment-code",
-         "--gateway", str(gateway_id), "--json"],
-        env={**os.environ, "QUANTIFY_DATA_DIR": str(demo_dir / "cloud")}, capture_output=True, text=True,
-        check=True,
-    )  # fmt: skip
-    code = json.loads(issued.stdout)["code"]
-    subprocess.run(
-        [sys.executable, "-m", "provisioning.cli", "gateway", "enrol", "--cloud", cloud_url, "--code", code,
-         "--config", str(config)],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def demo_gateway_id(cloud_url: str) -> int:
-    """The seeded estate's gateway, found through the API as its managing agent."""
-    from cloud.seed import ADMIN_EMAIL, ADMIN_PASSWORD
-
-    with httpx.Client(base_url=cloud_url, timeout=10) as api:
-        api.post(
-            "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        ).raise_for_status()
-        [estate] = api.get("/api/v1/estates").json()
-        [gateway] = api.get(f"/api/v1/estates/{estate['id']}/gateways").json()
-    return int(gateway["id"])
-
-
 def print_clock(rate: float | None, epoch_s: float) -> None:
     """Say which clock the meters and the gateway run on, and what to watch."""
     from cloud.seed import LOW_CREDIT_CENTS, LOW_CREDIT_UNIT
@@ -198,6 +134,7 @@ def start_all(supervisor: Supervisor, args: argparse.Namespace) -> None:
     print("demo: starting the cloud on embedded PostgreSQL (first start initialises it)...", flush=True)
     cloud_url = start_cloud(supervisor, args.dir, args.cloud_port)
     start_worker(supervisor, args.dir)
+    start_broker(supervisor, args.dir, args.mqtt_port)
     print(f"demo: cloud API      {cloud_url}/health", flush=True)
     print(f"demo: API documents  {cloud_url}/schema", flush=True)
     print_logins()
@@ -206,7 +143,10 @@ def start_all(supervisor: Supervisor, args: argparse.Namespace) -> None:
     page_url = start_gateway(supervisor, args, cloud_url, epoch_s)
     print(f"demo: gateway page   {page_url}/  (JSON: {page_url}/api/status)", flush=True)
     print_clock(args.fast, epoch_s)
-    print(f"demo: logs in        {supervisor.log_dir}/ (cloud, worker, meters, gateway)", flush=True)
+    print(
+        f"demo: logs in        {supervisor.log_dir}/ (cloud, worker, mqtt, meters, gateway, radio)",
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -51,7 +51,8 @@ async def test_seeding_again_changes_nothing(engine: AsyncEngine, demo: DemoEsta
     assert await row_counts(engine) == before
     assert again == demo
     assert before["units"] == 12 and before["wallets"] == 10 and before["tariff_versions"] == 3
-    assert before["meters"] == 25  # a DDS238-2 and a water meter per unit, and the bulk supply
+    # A DDS238-2 and a water meter per unit, unit 1's hot water, a bulk meter per utility.
+    assert before["meters"] == 27
 
 
 async def test_the_printed_logins_work_and_the_tenant_sees_their_credit(
@@ -69,7 +70,11 @@ async def test_the_printed_logins_work_and_the_tenant_sees_their_credit(
         "hot_water": OPENING_CREDIT_CENTS,
     }
     meters = (await client.get(f"/api/v1/estates/{demo.estate_id}/meters", headers=tenant.headers)).json()
-    assert {m["firmware_profile_id"] for m in meters} == {"hiking-dds238-2", "kamstrup-multical-21"}
+    assert {m["firmware_profile_id"] for m in meters} == {
+        "hiking-dds238-2",
+        "axioma-qalcosonic-w1",
+        "adeunis-pulse-nbiot",
+    }
 
 
 def test_the_seed_command_migrates_seeds_and_prints_the_logins(
