@@ -1,7 +1,7 @@
 """The demo's real processes for end-to-end tests, and the looks into them the tests take.
 
-``python -m demo --fast`` starts the cloud (``quantify-cloud serve --seed-demo``), the worker, the
-simulated meters and the enrolled gateway agent as separate processes, exactly as a newcomer's
+``python -m demo --fast`` starts the cloud (``quantify-cloud serve --seed-demo``), the worker, an
+MQTT broker, the simulated Modbus and radio meters and the enrolled gateway agent as separate processes, exactly as a newcomer's
 ``make demo`` does; here it runs on the test's PostgreSQL database instead of an embedded one.
 The tests then act as people do: through the API, the gateway's page, the meter's own registers,
 and the two verify commands.
@@ -68,6 +68,7 @@ def demo_running(directory: Path, database_url: str, *, rate: float) -> Iterator
     command = [
         sys.executable, "-m", "demo", "--fast", str(rate), "--dir", str(directory),
         "--cloud-port", str(cloud_port), "--page-port", str(page_port), "--modbus-port", str(modbus_port),
+        "--mqtt-port", str(free_port()), "--coap-port", str(free_port()),
     ]  # fmt: skip
     process = subprocess.Popen(
         command,

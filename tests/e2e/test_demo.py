@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cloud.seed import demo_meters
 from tests.support.paths import REPO_ROOT
 from tests.support.services import free_port
 
@@ -56,6 +57,10 @@ def test_demo_starts_the_cloud_and_a_gateway_and_stops_everything(tmp_path: Path
             str(page_port),
             "--modbus-port",
             str(free_port()),
+            "--mqtt-port",
+            str(free_port()),
+            "--coap-port",
+            str(free_port()),
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -75,8 +80,13 @@ def test_demo_starts_the_cloud_and_a_gateway_and_stops_everything(tmp_path: Path
                 gateway = json.load(response)
             assert gateway["gateway_id"].isdigit(), "enrolled: the gateway carries the cloud's id"
             assert_demo_login_works(port)
-            # Every unit's electricity meter and the bulk meter (the water meters are on wM-Bus).
-            assert len(gateway["meters"]) == 13
+            # Every meter of the seed: Modbus electricity, LoRaWAN water, NB-IoT hot water, the bulk meters.
+            protocols = {meter["protocol"] for meter in gateway["meters"]}
+            assert len(gateway["meters"]) == len(demo_meters()) and protocols == {
+                "modbus",
+                "lorawan",
+                "nbiot",
+            }
     assert demo.wait(timeout=60) == 0, "".join(lines)
     assert any("/schema" in line for line in lines), "the demo prints where the API documents are"
     assert "stopped every process it started" in lines[-1]
@@ -84,3 +94,6 @@ def test_demo_starts_the_cloud_and_a_gateway_and_stops_everything(tmp_path: Path
     worker_log = (tmp_path / "logs" / "worker.log").read_text()
     assert "in-process StubBroker" in worker_log, "the worker says which broker it uses"
     assert "ledger verification through seq" in worker_log, "the worker ran its first job"
+    assert "radio: stopped" in (tmp_path / "logs" / "radio.log").read_text(), (
+        "the radio meters stopped cleanly"
+    )

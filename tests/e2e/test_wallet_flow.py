@@ -1,6 +1,7 @@
 """The brochure's five steps and credit control, over the demo's real processes on a fast clock.
 
-``python -m demo --fast`` (cloud, worker, simulated meters, enrolled gateway agent; see
+``python -m demo --fast`` (cloud, worker, MQTT broker, simulated Modbus, LoRaWAN and NB-IoT meters,
+enrolled gateway agent; see
 ``tests/e2e/demo_run.py``) runs the seeded estate 360 times as fast as real time. Unit 4 starts with
 R25 of electricity, so within a minute or two:
 
@@ -8,10 +9,11 @@ R25 of electricity, so within a minute or two:
    friendly-credit window (public holidays), confirmed by reading the meter's relay register;
 2. a top-up through the API is in the tenant's balance at once and on the gateway within a second,
    and the relay closes again;
-3. every charge follows the tariff: re-rating the meter's registers (read from the journal) with
-   the shared rating code gives the cents the gateway charged, per kWh;
-4. every cent is in the ledger: the charges the cloud holds are the gateway's, the pocket's
-   postings add up to its balance, and ``quantify-cloud ledger verify`` and
+3. every charge follows the tariff: re-rating the meters' registers (read from the journal) with
+   the shared rating code gives the cents the gateway charged, per kWh for unit 4's Modbus meter,
+   per kL for unit 6's LoRaWAN water meter (blocks) and unit 1's NB-IoT hot-water meter (flat);
+4. every cent is in the ledger: the charges the cloud holds are the gateway's, each pocket's
+   postings (unit 4's electricity, unit 1's hot water) add up to its balance, and ``quantify-cloud ledger verify`` and
    ``quantify-edge journal verify`` pass (the worker has verified the ledger on its own too);
 5. the cloud's balance and the gateway's cached balance agree once the gateway has synced.
 """
@@ -35,8 +37,10 @@ import pytest
 from cloud.seed import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
+    HOT_WATER_UNIT,
     LOW_CREDIT_CENTS,
     LOW_CREDIT_UNIT,
+    OPENING_CREDIT_CENTS,
     TENANT_PASSWORD,
     tenant_email,
 )
@@ -55,7 +59,15 @@ RATE = 360.0
 TOP_UP_CENTS = 10_000
 #: The issue's target: a top-up reaches the gateway's cached balance within a second.
 TOP_UP_TO_GATEWAY_TARGET_S = 1.0
-TARIFF = Path(__file__).resolve().parents[2] / "examples" / "tariffs" / "time_of_use_blocks.toml"
+TARIFFS = Path(__file__).resolve().parents[2] / "examples" / "tariffs"
+#: The seeded estate's tariff of each utility (cloud/seed.py).
+TARIFF_FILES = {
+    "electricity": TARIFFS / "time_of_use_blocks.toml",
+    "water": TARIFFS / "water_blocks.toml",
+    "hot_water": TARIFFS / "hot_water.toml",
+}
+#: Unit 6 is filling its pool (demo/estate.py): its water meter is read through LoRaWAN.
+THIRSTY_UNIT = 6
 
 
 def test_credit_runs_out_a_top_up_reconnects_and_every_cent_follows_the_tariff_into_the_ledger(
@@ -67,7 +79,7 @@ def test_credit_runs_out_a_top_up_reconnects_and_every_cent_follows_the_tariff_i
         [estate] = admin.get("/api/v1/estates")
         [wallet] = tenant.get("/api/v1/me/wallets")
         pocket = next(p for p in wallet["pockets"] if p["name"] == "electricity")
-        meter = unit_meter(run, f"Unit {LOW_CREDIT_UNIT}")
+        meter = unit_meter(run, LOW_CREDIT_UNIT, "electricity")
 
         # Credit control: at zero credit the relay opens, and the meter itself says so.
         wait_for(lambda: run.meter_status(meter)["relay"] == "open", 240, "unit 4's relay opening", run)
@@ -84,22 +96,48 @@ def test_credit_runs_out_a_top_up_reconnects_and_every_cent_follows_the_tariff_i
         reconnected_register = run.meter_status(meter)["register"]
         wait_for(lambda: run.meter_status(meter)["register"] != reconnected_register, 30, "consumption", run)
 
-        # Step 3: charged per kWh at the tariff.
+        # Step 3: charged per kWh (Modbus) and per kL (LoRaWAN water, NB-IoT hot water) at the tariff.
         entries = gateway_entries(run.store)
-        assert_charges_follow_the_tariff(entries, meter)
+        assert_charges_follow_the_tariff(entries, meter, "electricity", min_intervals=10)
+        assert_water_charged_per_kl(run, entries)
 
         # Steps 4 and 5: the ledger holds every cent; cloud and gateway agree after sync.
-        assert_ledger_holds_the_charges(run, admin, pocket["id"], wallet["id"])
+        assert_ledger_holds_the_charges(run, admin, (pocket["id"], "electricity"), wallet["id"],
+                                        LOW_CREDIT_CENTS + TOP_UP_CENTS)  # fmt: skip
+        assert_hot_water_ledger(run, admin)
         wait_for(lambda: balances_agree(run, pocket["id"], str(wallet["id"])), 30, "balances agreeing", run)
         assert_verify_commands_pass(run)
         admin.close()
         tenant.close()
 
 
-def unit_meter(run: DemoRun, unit: str) -> str:
-    """The gateway's id for the unit's electricity meter, from its page."""
-    [meter] = [m["id"] for m in run.status()["meters"] if m["unit"] == unit and m["utility"] == "electricity"]
+def unit_meter(run: DemoRun, number: int, utility: str) -> str:
+    """The gateway's id for unit ``number``'s meter of ``utility``, from its page."""
+    meters = run.status()["meters"]
+    [meter] = [m["id"] for m in meters if m["unit"] == f"Unit {number}" and m["utility"] == utility]
     return str(meter)
+
+
+def assert_water_charged_per_kl(run: DemoRun, entries: list[Entry]) -> None:
+    """Unit 6's LoRaWAN water on inclining blocks and unit 1's NB-IoT hot water at a flat rate."""
+    assert_charges_follow_the_tariff(
+        entries, unit_meter(run, THIRSTY_UNIT, "water"), "water", min_intervals=3
+    )
+    hot_water = unit_meter(run, HOT_WATER_UNIT, "hot_water")
+    assert_charges_follow_the_tariff(entries, hot_water, "hot_water", min_intervals=3)
+    charged = [
+        e.body.amount_cents for e in entries if isinstance(e.body, Charge) and e.body.meter_id == hot_water
+    ]
+    assert sum(charged) > 0, "hot water costs R145 a kL from the first litre"
+
+
+def assert_hot_water_ledger(run: DemoRun, admin: Api) -> None:
+    """Unit 1's hot-water pocket: its opening credit less exactly the NB-IoT meter's charges."""
+    tenant = Api(run.cloud_url, tenant_email(HOT_WATER_UNIT), TENANT_PASSWORD)
+    [wallet] = tenant.get("/api/v1/me/wallets")
+    tenant.close()
+    pocket = next(p["id"] for p in wallet["pockets"] if p["name"] == "hot_water")
+    assert_ledger_holds_the_charges(run, admin, (pocket, "hot_water"), wallet["id"], OPENING_CREDIT_CENTS)
 
 
 def assert_disconnected_at_zero_credit(
@@ -150,9 +188,12 @@ def top_up_and_time_the_gateway(run: DemoRun, admin: Api, tenant: Api, pocket_id
     return time.monotonic() - posted
 
 
-def assert_charges_follow_the_tariff(entries: list[Entry], meter: str) -> None:
-    """Re-rate every interval between the meter's readings; the same pieces, cents and kWh."""
-    tariff = compile_tariff(TariffSchedule.of([parse_tariff(TARIFF.read_text(), str(TARIFF))]))
+def assert_charges_follow_the_tariff(
+    entries: list[Entry], meter: str, utility: str, min_intervals: int
+) -> None:
+    """Re-rate every interval between the meter's readings; the same pieces, cents and Wh or litres."""
+    path = TARIFF_FILES[utility]
+    tariff = compile_tariff(TariffSchedule.of([parse_tariff(path.read_text(), str(path))]))
     readings = [(e.seq, e.body) for e in entries if isinstance(e.body, Reading) and e.body.meter_id == meter]
     charges = [e.body for e in entries if isinstance(e.body, Charge) and e.body.meter_id == meter]
     state: MonthToDate | None = None
@@ -168,8 +209,8 @@ def assert_charges_follow_the_tariff(entries: list[Entry], meter: str) -> None:
         pieces.extend(result.charges)
     charged = [c for c in charges if c.reading_seq in {b[0] for _, b in pairs}]
     expected_cents, _ = charges_to_cents(pieces, Decimal(0))
-    assert len(pairs) >= 10, "enough intervals to mean something"
-    assert sum(c.quantity for c in charged) == quantity > 0, "every Wh read is charged once"
+    assert len(pairs) >= min_intervals, f"meter {meter}: enough intervals to mean something"
+    assert sum(c.quantity for c in charged) == quantity > 0, "every Wh or litre read is charged once"
     assert sum(c.amount_cents for c in charged) == sum(expected_cents)
     assert [(c.band, c.amount_cents) for c in charged] == [
         (p.band, cents) for p, cents in zip(pieces, expected_cents, strict=True)
@@ -183,16 +224,19 @@ def cloud_head(run: DemoRun) -> int:
     return int(row[0]) if row else 0
 
 
-def assert_ledger_holds_the_charges(run: DemoRun, admin: Api, pocket_id: int, wallet: int) -> None:
-    """The pocket's postings add up to its balance: the opening credit, the top-up, and exactly the
-    charges of the gateway's journal the cloud holds. Read through the API between two looks at the
-    cloud's head, retried until no batch landed in between."""
+def assert_ledger_holds_the_charges(
+    run: DemoRun, admin: Api, pocket: tuple[int, str], wallet: int, money_in_cents: int
+) -> None:
+    """The pocket's postings add up to its balance: the money put in, and exactly the charges of the
+    gateway's journal the cloud holds. Read through the API between two looks at the cloud's head,
+    retried until no batch landed in between."""
+    pocket_id, pocket_name = pocket
     wait_for(lambda: cloud_head(run) > 0, 60, "the first batch", run)
     for _ in range(20):
         head = cloud_head(run)
         items = transactions(admin, pocket_id)
-        pocket = admin.get(f"/api/v1/pockets/{pocket_id}")
-        if cloud_head(run) == head and pocket["last_seq"] == items[-1]["seq"]:
+        balance = admin.get(f"/api/v1/pockets/{pocket_id}")
+        if cloud_head(run) == head and balance["last_seq"] == items[-1]["seq"]:
             break
         time.sleep(0.5)
     else:
@@ -201,15 +245,15 @@ def assert_ledger_holds_the_charges(run: DemoRun, admin: Api, pocket_id: int, wa
     charged = sum(
         e.body.amount_cents
         for e in entries
-        if isinstance(e.body, Charge) and e.body.wallet_id == str(wallet) and e.body.pocket.value == "electricity"
+        if isinstance(e.body, Charge) and (e.body.wallet_id, e.body.pocket.value) == (str(wallet), pocket_name)
         and e.seq <= head
     )  # fmt: skip
     by_kind: dict[str, int] = {}
     for item in items:
         by_kind[item["kind"]] = by_kind.get(item["kind"], 0) + item["amount_cents"]
-    assert by_kind.get("charge", 0) == -charged > -(LOW_CREDIT_CENTS + TOP_UP_CENTS) * 2
-    assert by_kind["top_up"] == LOW_CREDIT_CENTS + TOP_UP_CENTS
-    assert pocket["balance_cents"] == sum(by_kind.values())
+    assert by_kind.get("charge", 0) == -charged < 0
+    assert by_kind["top_up"] == money_in_cents
+    assert balance["balance_cents"] == sum(by_kind.values())
 
 
 def transactions(api: Api, pocket_id: int) -> list[dict[str, Any]]:
