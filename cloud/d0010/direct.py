@@ -58,7 +58,7 @@ class DirectRows:
         """Rows for ``flow``'s meters and readings; the number of meter ids used, or ``None`` (and
         no rows) if the group repeats a meter or a reading key and so needs the staging checks."""
         out = (self.meters, self.direct_meters, self.readings)
-        before = [len(rows) for rows in out]
+        before = (len(self.meters), len(self.direct_meters), len(self.readings))
         if flow.raw is None or not self._from_raw(flow, flow.raw, mpan_ref, first_meter_ref, out):
             _truncate(out, before)
             if not self._from_values(flow, mpan_ref, first_meter_ref, out):
@@ -163,7 +163,7 @@ class DirectRows:
         return True
 
 
-def _truncate(out: _Rows, lengths: list[int]) -> None:
+def _truncate(out: _Rows, lengths: tuple[int, int, int]) -> None:
     """Drop the rows added after ``lengths`` were taken (a group that was not added after all)."""
     for rows, length in zip(out, lengths, strict=True):
         del rows[length:]

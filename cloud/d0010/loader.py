@@ -52,7 +52,9 @@ SELECT nextval(pg_get_serial_sequence('d0010_files', 'id')),
        nextval(pg_get_serial_sequence('d0010_mpans', 'id')),
        nextval(pg_get_serial_sequence('d0010_meters', 'id'))
 """
-_STORED_MPANS = "SELECT mpan_core, id FROM d0010_mpans WHERE mpan_core = ANY(%s)"
+# The batch's MPAN cores as one comma-separated text (they are digits only): a text array
+# parameter would cost a Python call per element to send.
+_STORED_MPANS = "SELECT mpan_core, id FROM d0010_mpans WHERE mpan_core = ANY(string_to_array(%s, ','))"
 _COPIES = (
     ("mpans", "COPY d0010_mpans (id, mpan_core) FROM STDIN"),
     ("meters", "COPY d0010_meters (id, mpan_ref, meter_id) FROM STDIN"),
@@ -120,7 +122,9 @@ class Loader:
             return
         direct = self._direct
         assert direct is not None, "load() sets it first"
-        cursor = await self._connection.execute(_STORED_MPANS, ([flow.mpan_core for flow in batch],))
+        cursor = await self._connection.execute(
+            _STORED_MPANS, (",".join([flow.mpan_core for flow in batch]),)
+        )
         stored: dict[str, int] = {core: ref for core, ref in await cursor.fetchall()}
         staging_rows: list[str] = []
         for flow in batch:
