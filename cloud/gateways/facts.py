@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.ledger.driver import driver_connection
 from shared.journal import Alarm, Charge, Entry, Reading, RelayStateConfirmed
 
 _ENTRY_DECODER = msgspec.json.Decoder(Entry)
@@ -78,7 +77,7 @@ async def store_entries(session: AsyncSession, gateway_id: int, encoded: Sequenc
     (psycopg sends every 32 KiB) while the next ones are decoded.
     """
     entries = []
-    async with (await _driver(session)).cursor() as cursor, cursor.copy(_COPY_JOURNAL) as copy:
+    async with (await driver_connection(session)).cursor() as cursor, cursor.copy(_COPY_JOURNAL) as copy:
         copy.set_types(["int8", "int8", "text", "text", "bytea"])
         for data in encoded:
             entry = _ENTRY_DECODER.decode(data)
@@ -118,7 +117,7 @@ async def store_facts(session: AsyncSession, gateway_id: int, facts: SortedEntri
 
 
 async def _copy_readings(session: AsyncSession, gateway_id: int, readings: list[tuple[int, Reading]]) -> None:
-    async with (await _driver(session)).cursor() as cursor, cursor.copy(_COPY_READINGS) as copy:
+    async with (await driver_connection(session)).cursor() as cursor, cursor.copy(_COPY_READINGS) as copy:
         for seq, body in readings:
             row = (
                 gateway_id,
@@ -129,13 +128,6 @@ async def _copy_readings(session: AsyncSession, gateway_id: int, readings: list[
                 _measurements_json(body),
             )
             await copy.write_row(row)
-
-
-async def _driver(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under the session, inside the session's transaction (for COPY)."""
-    raw = await (await session.connection()).get_raw_connection()
-    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-    return driver
 
 
 async def raise_cloud_alarm(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import ValidationFailed
 from cloud.ledger.domain import AccountKind
-from cloud.ledger.driver import connection_cache, driver_connection, remember
+from cloud.ledger.driver import connection_cache, fetch, remember
 from cloud.ledger.models import LedgerAccount
 from shared.money import DEFAULT_CURRENCY
 from shared.quantities import Utility
@@ -81,12 +81,10 @@ async def ensure_account(session: AsyncSession, spec: AccountSpec) -> int:
     known = await connection_cache(session, "ledger_account_ids")
     if spec.code in known:
         return int(known[spec.code])
-    cursor = await (await driver_connection(session)).execute(_ID_BY_CODE, {"code": spec.code})
-    found = await cursor.fetchone()
-    if found is not None:
-        if found[1]:
-            remember(known, spec.code, int(found[0]))
-        return int(found[0])
+    for account_id, settled in await fetch(session, _ID_BY_CODE, {"code": spec.code}):
+        if settled:
+            remember(known, spec.code, int(account_id))
+        return int(account_id)
     created = await session.scalar(
         insert(LedgerAccount)
         .values(code=spec.code, kind=spec.kind.value, estate_id=spec.estate_id, currency=spec.currency)

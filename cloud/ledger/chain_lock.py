@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.ledger.driver import driver_connection
+from cloud.ledger.driver import fetch
 
 #: Key of the transaction-level advisory lock queued on before locking the chain head row.
 CHAIN_LOCK_KEY = 0x5155414E  # "QUAN"
@@ -22,7 +22,5 @@ _LOCK_HEAD = (
 
 async def lock_chain_head(session: AsyncSession) -> tuple[int, bytes]:
     """Wait for the chain head (first come, first served) and lock it until commit; its seq and hash."""
-    cursor = await (await driver_connection(session)).execute(_LOCK_HEAD, {"key": CHAIN_LOCK_KEY})
-    row = await cursor.fetchone()
-    assert row is not None, "the ledger's chain head row is missing; the migration creates it"
-    return int(row[0]), bytes(row[1])
+    [(seq, digest)] = await fetch(session, _LOCK_HEAD, {"key": CHAIN_LOCK_KEY})
+    return int(seq), bytes(digest)

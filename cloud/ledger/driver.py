@@ -2,15 +2,20 @@
 
 SQLAlchemy spends ~150 µs of CPU per statement on a small query (compiling, result metadata,
 greenlet hops); psycopg alone spends a third of that. Statements sent here run on the session's
-own connection, so inside its transaction, and psycopg prepares them after a few uses.
+own connection, so inside its transaction, and psycopg prepares them after a few uses. Their
+errors are raised as SQLAlchemy's (:func:`fetch`), as if the statements had gone through it, so
+callers and the API's error hook see one kind of database error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import RowFactory, tuple_row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 #: Most entries one :func:`connection_cache` holds before it starts afresh.
@@ -22,6 +27,27 @@ async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[An
     raw = await (await session.connection()).get_raw_connection()
     driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
     return driver
+
+
+async def fetch(
+    session: AsyncSession,
+    query: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    row_factory: RowFactory[Any] = tuple_row,
+) -> list[Any]:
+    """Run ``query`` on the session's psycopg connection and return all its rows.
+
+    A database error is raised as SQLAlchemy's :class:`DBAPIError` subclass for it (with the
+    psycopg error as ``orig``), exactly as if the statement had gone through SQLAlchemy.
+    """
+    driver = await driver_connection(session)
+    try:
+        async with driver.cursor(row_factory=row_factory) as cursor:
+            await cursor.execute(query, params)
+            return await cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as error:
+        raise DBAPIError.instance(query, params, error, psycopg.Error) from error
 
 
 async def nothing_sent_yet(session: AsyncSession) -> bool:

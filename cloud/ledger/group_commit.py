@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from cloud.database.session import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, transaction
 from cloud.errors import Conflict
 from cloud.ledger.domain import PostingRequest, same_content
-from cloud.ledger.driver import driver_connection, nothing_sent_yet
+from cloud.ledger.driver import fetch, nothing_sent_yet
 from cloud.ledger.posting import BalanceAudit, PostingResult, post, post_many, reuse_message
 
 #: Most postings one group transaction takes; the rest wait for the next group.
@@ -83,8 +83,8 @@ async def _has_written(session: AsyncSession) -> bool:
         return True
     if await nothing_sent_yet(session):
         return False
-    row = await (await (await driver_connection(session)).execute(_HAS_WRITTEN)).fetchone()
-    return bool(row and row[0])
+    [(written,)] = await fetch(session, _HAS_WRITTEN)
+    return bool(written)
 
 
 @dataclass(slots=True)
@@ -117,10 +117,6 @@ class ChainWriter:
             if self._holder is None or self._holder.done():
                 self._holder = asyncio.create_task(self._hold(), name="ledger group commit")
             return await future
-
-    async def close(self) -> None:
-        """Close the writer's own connection (the holder reopens it if more postings come)."""
-        await self._engine.dispose()
 
     async def _hold(self) -> None:
         while self._waiting:

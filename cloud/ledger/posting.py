@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import psycopg
 from psycopg.rows import namedtuple_row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.audit.actor import Actor
@@ -28,7 +28,7 @@ from cloud.errors import Conflict, LedgerIntegrityError, PeriodClosed, Validatio
 from cloud.ledger.accounts import account_currencies
 from cloud.ledger.chain_lock import lock_chain_head
 from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting, chain_hash, same_content
-from cloud.ledger.driver import driver_connection
+from cloud.ledger.driver import fetch
 
 #: Most postings one bulk call takes; the sync layer splits larger journal batches.
 BULK_MAX = 10_000
@@ -267,10 +267,8 @@ async def _check_accounts(session: AsyncSession, batch: Collection[PostingReques
 
 
 async def _existing(session: AsyncSession, keys: list[str]) -> dict[str, StoredPosting]:
-    driver = await driver_connection(session)
-    async with driver.cursor(row_factory=namedtuple_row) as cursor:
-        await cursor.execute(_BY_KEYS, {"keys": keys})
-        postings = [stored_posting(row) async for row in cursor]
+    rows = await fetch(session, _BY_KEYS, {"keys": keys}, row_factory=namedtuple_row)
+    postings = [stored_posting(row) for row in rows]
     return {posting.idempotency_key: posting for posting in postings}
 
 
@@ -332,8 +330,8 @@ async def _append(
         "last_hash": postings[-1].hash,
     } | _audit_params(postings, audits)
     try:
-        rows = await (await (await driver_connection(session)).execute(_APPEND, params)).fetchall()
-    except psycopg.Error as error:
+        rows = await fetch(session, _APPEND, params)
+    except DBAPIError as error:
         raise _ledger_error(error) from error
     if rows[0][0]:
         return None
@@ -384,9 +382,9 @@ def _move(posting: StoredPosting, account_id: int) -> int:
     return 0
 
 
-def _ledger_error(error: psycopg.Error) -> Exception:
-    sqlstate = error.sqlstate
-    message = error.diag.message_primary or str(error)
+def _ledger_error(error: DBAPIError) -> Exception:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    message = str(getattr(getattr(error.orig, "diag", None), "message_primary", error))
     if sqlstate == SQLSTATE_PERIOD_CLOSED:
         return PeriodClosed(f"{message}; post the correction with a date in an open period")
     if sqlstate == SQLSTATE_APPEND_ONLY:

@@ -20,7 +20,7 @@ from cloud.estates.scope import Scope
 from cloud.estates.services import get_unit
 from cloud.ledger.accounts import ensure_account, pocket_account
 from cloud.ledger.domain import StoredPosting
-from cloud.ledger.driver import connection_cache, driver_connection, remember
+from cloud.ledger.driver import connection_cache, fetch, remember
 from cloud.ledger.models import LedgerAccount
 from cloud.ledger.posting import POSTING_COLUMNS, stored_posting
 from cloud.wallets.models import Pocket, PocketName, Wallet
@@ -169,8 +169,8 @@ async def get_wallet(session: AsyncSession, scope: Scope, wallet_id: int) -> Wal
 async def get_pocket(session: AsyncSession, scope: Scope, pocket_id: int) -> PocketBalance:
     """One pocket within ``scope``, with its current balance."""
     # Straight through the driver: every top-up and adjustment reads its pocket first.
-    cursor = await (await driver_connection(session)).execute(_POCKET, {"pocket": pocket_id})
-    row = await cursor.fetchone()
+    rows = await fetch(session, _POCKET, {"pocket": pocket_id})
+    row = rows[0] if rows else None
     if row is None or not scope.allows_wallet(row[2], row[1]):
         raise NotFound(f"pocket {pocket_id} not found")
     return PocketBalance(pocket_id, row[1], row[2], PocketName(row[3]), *row[4:])
@@ -183,10 +183,10 @@ async def get_pocket_account(session: AsyncSession, scope: Scope, pocket_id: int
     known = await connection_cache(session, "wallet_pocket_accounts")
     pocket: PocketAccount | None = known.get(pocket_id)
     if pocket is None:
-        cursor = await (await driver_connection(session)).execute(_POCKET_ACCOUNT, {"pocket": pocket_id})
-        row = await cursor.fetchone()
-        if row is None:
+        rows = await fetch(session, _POCKET_ACCOUNT, {"pocket": pocket_id})
+        if not rows:
             raise NotFound(f"pocket {pocket_id} not found")
+        row = rows[0]
         pocket = PocketAccount(pocket_id, row[0], row[1], PocketName(row[2]), row[3], row[4])
         if row[5]:
             remember(known, pocket_id, pocket)

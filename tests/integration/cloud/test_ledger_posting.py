@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloud.database.session import transaction
@@ -188,3 +189,24 @@ def test_postings_refuse_amounts_that_are_not_positive_whole_cents() -> None:
     for amount in (0, -5, 1.5, True):
         with pytest.raises(ValidationFailed, match="positive whole number of cents"):
             PostingRequest("k", PostingKind.TOP_UP, 1, 2, amount)  # type: ignore[arg-type]
+
+
+async def test_a_value_the_database_refuses_is_reported_as_sqlalchemy_reports_it(
+    engine: AsyncEngine, estate: Estate
+) -> None:
+    # PostgreSQL text cannot hold NUL. The posting statement goes straight through psycopg, yet the
+    # error is SQLAlchemy's DataError (SQLSTATE class 22), which the API answers with 422, not 500.
+    request = PostingRequest(
+        "nul-memo",
+        PostingKind.CHARGE,
+        estate.pocket_account("water"),
+        estate.revenue_account_id,
+        5,
+        memo="a\x00b",
+    )
+    with pytest.raises(DataError) as refused:
+        async with transaction(engine) as session:
+            await post(session, request)
+    assert str(getattr(refused.value.orig, "sqlstate", "")).startswith("22")
+    async with transaction(engine) as session:
+        assert await session.scalar(text("SELECT count(*) FROM ledger_postings")) == 0
