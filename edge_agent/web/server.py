@@ -27,7 +27,7 @@ START_TIMEOUT_S = 10.0
 REQUEST_BODY_BYTES_MAX = 16 * 1024
 HEADER_BYTES_MAX = 16 * 1024
 CONNECTIONS_MAX = 32
-#: How long a client may take to send a whole request, and keep an idle connection open.
+#: How long a client may take to send a whole request, and may keep a connection idle between requests.
 REQUEST_TIMEOUT_S = 15.0
 IDLE_TIMEOUT_S = 15.0
 READ_CHUNK_BYTES = 64 * 1024
@@ -168,26 +168,34 @@ class WebServer:
 async def _read_request(
     connection: h11.Connection, reader: asyncio.StreamReader, client: str
 ) -> Request | None:
-    """The next whole request, or ``None`` when the client closed or idled out between requests."""
+    """The next whole request, or ``None`` when the client closed or idled out between requests.
+
+    The whole request must arrive within :data:`REQUEST_TIMEOUT_S` of its first byte, so a client
+    trickling a byte at a time cannot hold one of the few connections for long.
+    """
+    loop = asyncio.get_running_loop()
+    deadline: float | None = None
     head: h11.Request | None = None
     body = bytearray()
-    timeout_s = IDLE_TIMEOUT_S
     while True:
         try:
             event = connection.next_event()
         except h11.RemoteProtocolError as error:
             raise _Refused(error.error_status_hint, "The request was not valid HTTP.") from None
         if event is h11.NEED_DATA:
+            wait_s = IDLE_TIMEOUT_S if deadline is None else max(0.0, deadline - loop.time())
             try:
-                data = await asyncio.wait_for(reader.read(READ_CHUNK_BYTES), timeout_s)
+                data = await asyncio.wait_for(reader.read(READ_CHUNK_BYTES), wait_s)
             except TimeoutError:
-                if head is None:
+                if deadline is None:
                     return None  # an idle keep-alive connection: close it quietly
                 raise
+            if deadline is None:
+                deadline = loop.time() + REQUEST_TIMEOUT_S
             connection.receive_data(data)
             continue
         if isinstance(event, h11.Request):
-            head, timeout_s = event, REQUEST_TIMEOUT_S
+            head = event
         elif isinstance(event, h11.Data):
             body += event.data
             if len(body) > REQUEST_BODY_BYTES_MAX:
