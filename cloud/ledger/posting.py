@@ -1,10 +1,11 @@
 """Posting to the ledger: one posting or a bulk batch, in the caller's transaction.
 
-Idempotency keys are looked up first, so a repeat is answered without waiting for anyone. New
-postings then take the chain head lock, so they enter the chain one transaction at a time and the
-chain stays linear; under that lock they are hashed onto the chain, and one statement re-checks
-their keys, inserts them, moves the balance rows and advances the head. The lock is held until
-the caller commits: keep that short.
+Idempotency keys are looked up first (unless the caller expects none to repeat), so a repeat is
+answered without waiting for anyone. New postings then take the chain head lock, so they enter the
+chain one transaction at a time and the chain stays linear; under that lock they are hashed onto
+the chain, and one statement re-checks their keys, inserts them, moves the balance rows, writes
+their audit records and advances the head. The lock is held until the caller's commit is flushed:
+keep that short, or let :mod:`cloud.ledger.group_commit` share one commit among many postings.
 """
 
 # ruff: noqa: S608  -- the only text formatted into SQL here is the constant POSTING_COLUMNS
