@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from cloud.api.d0010 import D0010Controller
 from cloud.api.errors import application_error_handler, database_error_handler
 from cloud.api.estates import EstateController, UnitController
+from cloud.api.gateway_admin import GatewayAdminController
+from cloud.api.ledger import AdjustmentController, ClosedPeriodController, EstateTransactionController
 from cloud.api.metering import GatewayController, MeterController, TariffController
 from cloud.api.payments import PaymentController
 from cloud.api.people import OccupationController, PersonController
@@ -51,11 +53,15 @@ API_ROUTERS: tuple[ControllerRouterHandler, ...] = (
     PersonController,
     OccupationController,
     GatewayController,
+    GatewayAdminController,
     MeterController,
     RelayController,
     TariffController,
     WalletController,
     PaymentController,
+    AdjustmentController,
+    EstateTransactionController,
+    ClosedPeriodController,
     D0010Controller,
 )
 

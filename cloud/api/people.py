@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from typing import Annotated
+
+from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
 from cloud.api.estates import PathId, visible_unit
-from cloud.api.schemas import PersonCreate, PersonOut, SpanCreate, SpanOut, TenancyEnd
+from cloud.api.schemas import (
+    ID_MAX,
+    PersonCreate,
+    PersonOut,
+    PersonPage,
+    PersonUpdate,
+    SpanCreate,
+    SpanOut,
+    TenancyEnd,
+)
 from cloud.auth.dependencies import Caller, DbSession, audit_reason
 from cloud.auth.permissions import Kind, Permission
 from cloud.errors import NotFound
@@ -42,13 +53,61 @@ class PersonController(Controller):
         )
         return person_out(person)
 
+    @get(summary="List people")
+    async def list_people(
+        self,
+        db: DbSession,
+        principal: Caller,
+        estate_id: Annotated[
+            int | None, QueryParameter(ge=1, le=ID_MAX, description="only those who own or rent here")
+        ] = None,
+        after_id: Annotated[int, QueryParameter(ge=0, le=ID_MAX, description="cursor: the last id seen")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=people.PEOPLE_PAGE_MAX)] = 50,
+    ) -> PersonPage:
+        """People who own or rent in your estates, by id (owners and tenants: only themselves).
+
+        Follow ``next_after_id`` for the next page; it is null on the last page.
+        """
+        principal.require_kind(Kind.PERSON, "people")
+        found = await people.list_people(
+            db,
+            principal.scope,
+            estate_id=estate_id,
+            only=principal.person_ids,
+            after_id=after_id,
+            limit=limit,
+        )
+        next_after = found[-1].id if len(found) == limit else None
+        return PersonPage([person_out(p) for p in found], next_after)
+
     @get("/{person_id:int}", summary="Get a person")
     async def get_person(self, db: DbSession, principal: Caller, person_id: PathId) -> PersonOut:
         """A person who owns or rents in your estates (owners and tenants: only themselves)."""
-        principal.require_kind(Kind.PERSON, f"person {person_id}")
-        if not principal.allows_person(person_id):
-            raise NotFound(f"person {person_id} not found")
-        return person_out(await people.get_person(db, principal.scope, person_id))
+        return person_out(await visible_person(db, principal, person_id))
+
+    @patch("/{person_id:int}", summary="Change a person's name or contact details")
+    async def update_person(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        person_id: PathId,
+        data: JSONBody[PersonUpdate],
+    ) -> PersonOut:
+        """Omitted (or null) fields stay as they are; an empty ``email`` or ``phone`` clears it.
+        409 if the email belongs to someone else. Audited with the fields before and after."""
+        await visible_person(db, principal, person_id)
+        principal.require(Permission.PEOPLE_WRITE)
+        person = await people.update_person(
+            db,
+            principal.scope,
+            principal.actor(audit_reason(request)),
+            person_id,
+            full_name=data.full_name,
+            email=data.email,
+            phone=data.phone,
+        )
+        return person_out(person)
 
 
 class OccupationController(Controller):
@@ -143,6 +202,14 @@ class OccupationController(Controller):
             db, principal.scope, principal.actor(audit_reason(request)), tenancy_id, ends_on=data.ends_on
         )
         return span_out(tenancy)
+
+
+async def visible_person(db: DbSession, principal: Caller, person_id: int) -> Person:
+    """A person the caller sees (owning or renting in their estates; occupants: themselves), else 404."""
+    principal.require_kind(Kind.PERSON, f"person {person_id}")
+    if not principal.allows_person(person_id):
+        raise NotFound(f"person {person_id} not found")
+    return await people.get_person(db, principal.scope, person_id)
 
 
 async def visible_tenancy(db: DbSession, principal: Caller, tenancy_id: int) -> Tenancy:

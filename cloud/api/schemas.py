@@ -99,6 +99,14 @@ class PersonCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
+class PersonUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Change a person's record: omitted or null fields stay; an empty email or phone clears it."""
+
+    full_name: Name | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
 class PersonOut(msgspec.Struct):
     """A person's contact record."""
 
@@ -106,6 +114,13 @@ class PersonOut(msgspec.Struct):
     full_name: str
     email: str | None
     phone: str | None
+
+
+class PersonPage(msgspec.Struct):
+    """A page of people by id; pass ``next_after_id`` as ``after_id`` for the next."""
+
+    items: list[PersonOut]
+    next_after_id: int | None
 
 
 class SpanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

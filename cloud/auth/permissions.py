@@ -27,6 +27,10 @@ class Permission(enum.StrEnum):
     D0010_IMPORT = "d0010:import"
     RELAYS_SWITCH = "relays:switch"
     """Open or close a meter's relay by hand: cutting someone's supply is its own power."""
+    MONEY_ADJUST = "money:adjust"
+    """Correct a pocket against suspense: apart from top-ups, so a payments integration lacks it."""
+    LEDGER_CLOSE = "ledger:close"
+    """Close an accounting period for the whole platform: irreversible, so the operator's alone."""
 
 
 class Kind(enum.StrEnum):
@@ -46,19 +50,22 @@ class Kind(enum.StrEnum):
     """Supply-side flows and readings: for those who reconcile an estate's bulk supply."""
     USER = "user"
     """Logins and their roles: for those who administer an estate's access."""
+    LEDGER = "ledger"
+    """The books across an estate's accounts and the closed periods: for those who keep them."""
 
 
 ALL_KINDS = frozenset(Kind)
 #: Owners and tenants: their own units' records and money, the estate and its prices; no gateways.
-OCCUPANT_KINDS = ALL_KINDS - {Kind.GATEWAY, Kind.D0010, Kind.USER}
+OCCUPANT_KINDS = ALL_KINDS - {Kind.GATEWAY, Kind.D0010, Kind.USER, Kind.LEDGER}
 INSTALLER_KINDS = frozenset({Kind.ESTATE, Kind.UNIT, Kind.METER, Kind.GATEWAY, Kind.TARIFF})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPER_ADMIN: frozenset(Permission),
-    Role.MANAGING_AGENT: frozenset(Permission) - {Permission.ESTATES_CREATE},
+    Role.MANAGING_AGENT: frozenset(Permission) - {Permission.ESTATES_CREATE, Permission.LEDGER_CLOSE},
     # Trustees oversee: they read everything in their estates and set its configuration and prices.
     Role.BODY_CORPORATE: frozenset({Permission.ESTATES_CONFIGURE, Permission.TARIFFS_WRITE}),
-    # (Managing agents import D0010 flows: every permission but creating estates, above.)
+    # (Managing agents import D0010 flows: every permission but creating estates and closing
+    # periods, above.)
     Role.INSTALLER: frozenset({Permission.METERING_WRITE, Permission.RELAYS_SWITCH}),
     Role.OWNER: frozenset(),
     Role.TENANT: frozenset(),

@@ -16,6 +16,9 @@ from cloud.estates.models import Ownership, Person, Tenancy, Unit
 from cloud.estates.scope import Scope
 from cloud.estates.services import get_unit
 
+#: Most people one listing returns; callers page with ``after_id``.
+PEOPLE_PAGE_MAX = 200
+
 
 async def add_person(
     session: AsyncSession, actor: Actor, *, full_name: str, email: str | None = None, phone: str | None = None
@@ -23,13 +26,7 @@ async def add_person(
     """Add a person (owner, tenant, family member); an email address identifies at most one person."""
     if not full_name.strip():
         raise ValidationFailed("full_name: expected the person's name, got ''")
-    if email is not None:
-        email = email.strip().lower()
-        if "@" not in email:
-            raise ValidationFailed(f"email: expected an address such as thandi@example.org, got {email!r}")
-        taken = await session.scalar(select(Person.id).where(Person.email == email))
-        if taken is not None:
-            raise Conflict(f"email {email} already belongs to person {taken}")
+    email = await _free_email(session, email, person_id=None)
     person = Person(full_name=full_name.strip(), email=email, phone=phone)
     session.add(person)
     await session.flush()
@@ -38,6 +35,66 @@ async def add_person(
         session, actor, "person.create", ("person", person.id), estate_id=None, before=None, after=after
     )
     return person
+
+
+async def update_person(
+    session: AsyncSession,
+    scope: Scope,
+    actor: Actor,
+    person_id: int,
+    *,
+    full_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> Person:
+    """Change a person's name, email or phone; ``None`` leaves a field as it is, ``""`` clears the
+    email or phone. Audited with the changed fields before and after."""
+    person = await get_person(session, scope, person_id)
+    wanted: dict[str, str | None] = {}
+    if full_name is not None:
+        if not full_name.strip():
+            raise ValidationFailed("full_name: expected the person's name, got ''")
+        wanted["full_name"] = full_name.strip()
+    if email is not None:
+        wanted["email"] = await _free_email(session, email or None, person_id=person_id)
+    if phone is not None:
+        wanted["phone"] = phone.strip() or None
+    if not wanted:
+        raise ValidationFailed("give at least one of full_name, email, phone to change")
+    before = {name: getattr(person, name) for name in wanted}
+    for name, value in wanted.items():
+        setattr(person, name, value)
+    await session.flush()
+    await record(
+        session, actor, "person.update", ("person", person.id), estate_id=None, before=before, after=wanted
+    )
+    return person
+
+
+async def list_people(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    estate_id: int | None = None,
+    only: frozenset[int] | None = None,
+    after_id: int = 0,
+    limit: int = 50,
+) -> Sequence[Person]:
+    """People within ``scope`` (those who own or rent in its estates; everyone for an unrestricted
+    scope), by id after ``after_id``; ``estate_id`` narrows to one estate, ``only`` to these ids."""
+    query = select(Person).where(Person.id > after_id).order_by(Person.id).limit(min(limit, PEOPLE_PAGE_MAX))
+    estates = scope.estate_ids
+    if estate_id is not None:
+        scope.require_estate(estate_id, f"estate {estate_id}")
+        estates = frozenset({estate_id})
+    if estates is not None:
+        units = select(Unit.id).where(Unit.estate_id.in_(estates))
+        owners = select(Ownership.person_id).where(Ownership.unit_id.in_(units))
+        tenants = select(Tenancy.person_id).where(Tenancy.unit_id.in_(units))
+        query = query.where(Person.id.in_(owners.union(tenants)))
+    if only is not None:
+        query = query.where(Person.id.in_(only))
+    return (await session.scalars(query)).all()
 
 
 async def get_person(session: AsyncSession, scope: Scope, person_id: int) -> Person:
@@ -179,6 +236,19 @@ async def _overlapping(
         *extra,
     )
     return await session.scalar(query.limit(1))
+
+
+async def _free_email(session: AsyncSession, email: str | None, *, person_id: int | None) -> str | None:
+    # An email address identifies at most one person: refuse one that belongs to someone else.
+    if email is None:
+        return None
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ValidationFailed(f"email: expected an address such as thandi@example.org, got {email!r}")
+    taken = await session.scalar(select(Person.id).where(Person.email == email))
+    if taken is not None and taken != person_id:
+        raise Conflict(f"email {email} already belongs to person {taken}")
+    return email
 
 
 async def _require_person(session: AsyncSession, person_id: int) -> None:

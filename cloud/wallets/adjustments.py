@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,11 +34,14 @@ async def adjust_pocket(
     *,
     amount_cents: int,
     idempotency_key: str,
+    effective_at: datetime | None = None,
 ) -> Adjustment:
     """Credit (``amount_cents`` > 0) or debit (< 0) a pocket against the suspense account.
 
     Suspense holds the other side until finance books it where it belongs (a refund, a fee
     written off). The reason is required: it becomes the posting's memo and the audit record's.
+    ``effective_at`` dates the correction in the period it belongs to (now if ``None``); a date
+    inside a closed period is refused by the ledger (:class:`~cloud.errors.PeriodClosed`).
     """
     if not actor.reason.strip():
         raise ValidationFailed("reason: say why this pocket is being corrected (it is kept in the ledger)")
@@ -55,6 +59,7 @@ async def adjust_pocket(
         credit_account_id=credit,
         amount_cents=abs(amount_cents),
         memo=actor.reason,
+        effective_at=effective_at,
         currency=pocket.currency,
     )
     audit = BalanceAudit(

@@ -66,6 +66,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "ResetRequest": {"email": "i@x.example"},
     "PasswordResetUse": {"token": "qr_x", "password": "long-enough-pass"},
     "RelayCommandCreate": {"action": "open", "reason": "intrusion"},
+    "AdjustmentCreate": {"amount_cents": -100, "reason": "intrusion"},
+    "EnrolmentCodeCreate": {},
+    "PersonUpdate": {"full_name": "Intruder"},
+    "PeriodClose": {"starts_at": "2020-01-01T00:00:00Z", "ends_at": "2020-02-01T00:00:00Z", "reason": "x"},
 }
 
 
@@ -213,13 +217,30 @@ async def test_the_neighbours_estate_wide_lists_hold_only_their_own_unit(
     units = (await client.get(f"/api/v1/estates/{estate}/units", headers=neighbour.headers)).json()
     meters = (await client.get(f"/api/v1/estates/{estate}/meters", headers=neighbour.headers)).json()
     gateways = await client.get(f"/api/v1/estates/{estate}/gateways", headers=neighbour.headers)
+    people = (await client.get(f"/api/v1/persons?estate_id={estate}", headers=neighbour.headers)).json()
+    [tenancy] = (
+        await client.get(f"/api/v1/units/{demo.unit_ids[1]}/tenancies", headers=admin.headers)
+    ).json()
+    books = [
+        await client.get(f"/api/v1/estates/{estate}/{listing}", headers=neighbour.headers)
+        for listing in ("transactions", "alarms", "discrepancies")
+    ]
     assert [u["id"] for u in units] == [demo.unit_ids[1]]
     assert {m["unit_id"] for m in meters} == {demo.unit_ids[1]}
+    assert [p["id"] for p in people["items"]] == [tenancy["person_id"]]
     assert gateways.status_code == 404
+    assert [b.status_code for b in books] == [404, 404, 404]
 
 
-#: What Unit 1's tenant and owner may not read although it is theirs to know about.
-TENANT_HIDDEN = {"/api/v1/gateways/{gateway_id:int}", "/api/v1/d0010/imports/{import_id:int}"}
+#: What Unit 1's tenant and owner may not read although it is theirs to know about: gateways (and
+#: their codes, alarms and findings) and supply-side flows.
+TENANT_HIDDEN = {
+    "/api/v1/gateways/{gateway_id:int}",
+    "/api/v1/gateways/{gateway_id:int}/enrolment-code",
+    "/api/v1/gateways/{gateway_id:int}/alarms",
+    "/api/v1/gateways/{gateway_id:int}/discrepancies",
+    "/api/v1/d0010/imports/{import_id:int}",
+}
 OWNER_HIDDEN = TENANT_HIDDEN | {"/api/v1/persons/{person_id:int}"}  # the tenant's personal record
 
 
