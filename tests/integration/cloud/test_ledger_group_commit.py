@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloud.database.session import transaction
+from cloud.database.session import create_engine, transaction
 from cloud.errors import Conflict
 from cloud.estates.scope import Scope
 from cloud.payments.services import expect_eft, manual_top_up
@@ -39,16 +39,23 @@ async def test_sixteen_writers_share_commits_and_every_audit_follows_the_balance
     engine: AsyncEngine, estate: Estate, migrated_url: str
 ) -> None:
     pocket = estate.pocket("electricity")
+    # Half the writers go through a second engine: two group holders, as in two API processes,
+    # contend for the chain head on their own connections.
+    other = create_engine(migrated_url, pool_size=WRITERS // 2, max_overflow=0)
 
     async def writer(number: int) -> list[bool]:
+        via = engine if number % 2 else other
         created = []
         for n in range(TOP_UPS_PER_WRITER):
-            created.append(await top_up(engine, pocket, 1_000 + number, f"w{number}-{n}"))
+            created.append(await top_up(via, pocket, 1_000 + number, f"w{number}-{n}"))
             # Every writer also sends a key all the others send at the same moment.
-            created.append(await top_up(engine, pocket, 100 + n, f"shared-{n}"))
+            created.append(await top_up(via, pocket, 100 + n, f"shared-{n}"))
         return created
 
-    outcomes = await asyncio.gather(*(writer(number) for number in range(WRITERS)))
+    try:
+        outcomes = await asyncio.gather(*(writer(number) for number in range(WRITERS)))
+    finally:
+        await other.dispose()
 
     expected = sum(1_000 + w for w in range(WRITERS)) * TOP_UPS_PER_WRITER + sum(
         100 + n for n in range(TOP_UPS_PER_WRITER)
