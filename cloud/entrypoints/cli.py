@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cloud.database.cli",
     "cloud.workers.cli",
     "cloud.ledger.cli",
+    "cloud.wallets.cli",
     "cloud.tariffs.cli",
     "cloud.gateways.cli",
     "cloud.d0010.cli",
