@@ -61,7 +61,8 @@ _GROUP_STARTS = re.compile(rb"\n026\|([0-9]{13})\|([FUV])\|\n")
 _READING_DATES = re.compile(rb"\n030\|[^|]*+\|([0-9]{14})")
 _MD_RESET_DATES = re.compile(rb"\n030\|[^|]*+\|[0-9]{14}\|[^|]*+\|([0-9]{14})")
 _SITE_VISITS = re.compile(rb"\n0(?:27|29|33)\|")
-_WITHOUT_032 = re.compile(rb"\n030\|[^\n]*+\n(?!032\|)")
+# Ends before the newline it looks past, so an 030 right after it is found too.
+_WITHOUT_032 = re.compile(rb"\n030\|[^\n]*+(?=\n(?!032\|))")
 _DATES_KEPT_MAX = 4096
 
 
@@ -95,7 +96,7 @@ class FastPath:
         whether an MD reset date may be among them."""
         match = self._plain.match(block, start, end)
         stop = start if match is None else match.end()
-        if stop == end or block.startswith((b"026|", b"ZPT|"), stop):
+        if stop == end or block.startswith(b"026|", stop):
             return stop, False
         match = self._with_md_resets.match(block, start, end)
         wider = start if match is None else match.end()

@@ -33,7 +33,7 @@ READINGS_PER_BATCH = 16_384
 GROUPS_PER_BATCH = 8_192
 #: Batches parsed ahead of the database.
 BATCHES_AHEAD = 2
-#: How often a parser waiting for room checks whether the import was abandoned.
+#: How often a thread waiting on the queue checks whether the import was abandoned.
 PUT_WAIT_S = 0.1
 
 CREATE_DIRECT_METERS = """
@@ -189,10 +189,19 @@ class Parsing:
 
     async def next(self) -> list[ValidatedFlow] | None:
         """The next batch of groups, or ``None`` once the input is exhausted."""
-        item = await asyncio.to_thread(self._queue.get)
+        item = await asyncio.to_thread(self._get)
         if isinstance(item, BaseException):
             raise item
         return item
+
+    def _get(self) -> list[ValidatedFlow] | BaseException | None:
+        """The next item; ``None`` too once the import is abandoned (so no thread waits forever)."""
+        while not self._stop.is_set():
+            try:
+                return self._queue.get(timeout=PUT_WAIT_S)
+            except queue.Empty:
+                continue
+        return None
 
     def _run(self) -> None:
         try:

@@ -36,6 +36,8 @@ GROUP_TAGS = (b"026", b"027", b"028", b"029", b"030", b"032", b"033")
 
 Handler = Callable[[list[bytes], int, bytes], None]
 _BSC = {raw: raw.decode() for raw in it.BSC_STATUSES}
+#: Groups per retry after a run of groups failed a check (then one at a time within a failing few).
+RETRY_GROUPS = 32
 
 
 class D0010Import:
@@ -94,25 +96,33 @@ class D0010Import:
     def _block(self, block: Block) -> Iterator[ValidatedFlow]:
         """Runs of well-formed groups through the fast path, everything else line by line."""
         data, size, pos = block.data, len(block.data), 1  # after the block's leading newline
-        one_group = False  # after a run failed a check, find the bad group one group at a time
+        # After a run fails a check, look for the bad group among a few groups at a time, then one
+        # at a time, so one bad value costs little and the groups around it stay on the fast path.
+        groups_max: int | None = None
+        narrowed_until = 0
         while pos < size:
-            stop, md_resets = self._fast_run(data, pos, block.at_group_start, one_group=one_group)
+            if groups_max == 1 and pos >= narrowed_until:
+                groups_max = RETRY_GROUPS
+            stop, md_resets = self._fast_run(data, pos, block.at_group_start, groups_max)
             if stop > pos and self._fast is not None:
                 run = self._fast.check(data, pos, stop, self._line + 1, md_resets=md_resets)
                 if run is not None:
                     yield from self._accept(run, data)
                     pos = stop
                     continue
-                if not one_group:
-                    one_group = True
+                if groups_max != 1:
+                    groups_max, narrowed_until = (RETRY_GROUPS, 0) if groups_max is None else (1, stop)
                     continue
             # Line by line up to the next group start: the field checks find and report the problem.
             nxt = data.find(GROUP_START, pos) + 1 or size
             yield from self._lines(data[pos:nxt].split(b"\n")[:-1])
             pos = nxt
 
-    def _fast_run(self, data: bytes, pos: int, at_group_start: bool, *, one_group: bool) -> tuple[int, bool]:
-        """The end of the complete, well-formed groups from ``pos`` (``pos`` if there are none)."""
+    def _fast_run(
+        self, data: bytes, pos: int, at_group_start: bool, groups_max: int | None
+    ) -> tuple[int, bool]:
+        """The end of the complete, well-formed groups from ``pos`` (at most ``groups_max`` of them;
+        ``pos`` if there are none)."""
         fast = self._fast
         if (
             fast is None
@@ -122,11 +132,19 @@ class D0010Import:
         ):
             return pos, False
         end = len(data)
-        if one_group:
-            end = data.find(GROUP_START, pos) + 1 or end
+        if groups_max is not None:
+            at = pos
+            for _ in range(groups_max):
+                at = data.find(GROUP_START, at) + 1
+                if not at:
+                    break
+            else:
+                end = at  # where the group after the last one allowed starts
         stop, md_resets = fast.longest_run(data, pos, end)
-        # A group is complete only if a new group or the trailer follows it.
-        complete = data.startswith((b"026|", b"ZPT|"), stop) or (stop == len(data) and at_group_start)
+        # A group is complete only if a new group follows it. The last group before the trailer goes
+        # line by line: it is handed out only once the trailer has been read, and not at all if
+        # the trailer rejects the file, as the line-by-line path does.
+        complete = data.startswith(b"026|", stop) or (stop == len(data) and at_group_start)
         if stop > pos and not complete:
             stop = max(pos, data.rfind(GROUP_START, pos, stop) + 1)
         return stop, md_resets
