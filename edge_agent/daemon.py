@@ -59,6 +59,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]], *, recancel_s: float = 1.0) -> None:
+    """Cancel the tasks and wait until every one has ended.
+
+    On Python 3.11, ``asyncio.wait_for`` (which pymodbus awaits every answer with) loses a
+    cancellation that lands just as its answer arrives, and the task carries on polling. So a task
+    still running ``recancel_s`` after its cancellation is cancelled again, until it ends.
+    """
+    for task in tasks:
+        task.cancel()
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=recancel_s)
+        for task in pending:
+            log.warning("task %s ignored its cancellation; cancelling it again", task.get_name())
+            task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class ModbusRelay:
     """A relay switched and read over the meter's own Modbus bus."""
 
@@ -136,12 +156,7 @@ class GatewayAgent:
     async def shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
         if self.web is not None:
             self.web.stop()
-        tasks = [*tasks, *self._pollers.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([*tasks, *self._pollers.values()])
         await self.relays.close()
         await self.radio.stop()
         for coordinator in self.coordinators.values():
@@ -333,9 +348,7 @@ class GatewayAgent:
         """Replace one bus's coordinator (and its poller, once the agent runs) for its new meters."""
         poller = self._pollers.pop(bus_id, None)
         if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            await cancel_and_wait([poller])
         self.coordinators[bus_id].close()
         self.coordinators[bus_id] = self._coordinator(bus_id)
         if poller is not None:

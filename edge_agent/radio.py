@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: How often (real seconds) silent meters are looked for; the alarm is late by at most this.
 WATCH_PERIOD_S = 1.0
+#: How long a stopping bridge may take to close its connection cleanly.
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +264,19 @@ class RadioLinks:
     async def _stop_lorawan(self) -> None:
         task = self._tasks.pop("lorawan", None)
         self.lorawan = None
-        if task is not None:
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+        if not task.done():
+            # aiomqtt waits without a limit for the broker to confirm the disconnection; a second
+            # cancellation ends that wait, so stopping is bounded even when the broker never answers.
+            log.warning(
+                "LoRaWAN bridge: no clean MQTT disconnect within %.0f s; closing anyway", STOP_TIMEOUT_S
+            )
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _stop_nbiot(self) -> None:
         bridge, self.nbiot = self.nbiot, None

@@ -2,7 +2,7 @@
 
 The agent runs as installed, from an ``edge.toml`` with ``[lorawan]`` and ``[nbiot]``. A ChirpStack
 stand-in publishes v4 events on the machine's Mosquitto and watches for the relay downlink; an
-aiocoap client POSTs an OSCORE-protected NB-IoT frame. With no credit at commissioning, the WS52x's
+aiocoap client POSTs an OSCORE-protected NB-IoT frame. With no credit (the cloud's last word), the WS52x's
 first uplink opens its relay: a confirmed downlink, ChirpStack's ack, then the socket's own uplink
 saying off, which is what is journalled as the relay's state.
 """
@@ -24,10 +24,12 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from edge_agent.config import load_config_file
+from edge_agent.daemon import GatewayAgent
 from edge_agent.store.database import open_reader
 from edge_agent.store.queries import iter_encoded_entries
 from edge_agent.store.verify import verify_store
-from shared.journal import Reading, ReadingSource, RelayStateConfirmed, decode_entry
+from shared.journal import Pocket, Reading, ReadingSource, RelayStateConfirmed, decode_entry
 from tests.integration.lorawan.chirpstack import ack_event, event_topic, up_event, ws52x_frame
 from tests.integration.nbiot.meter import Meter, counters_frame, make_keys, nbiot_frame
 from tests.support.paths import REPO_ROOT
@@ -104,6 +106,11 @@ async def test_the_agent_process_bills_radio_meters_and_confirms_a_lorawan_relay
     config = tmp_path / "edge.toml"
     config.write_text(edge_toml(tmp_path, mqtt_broker, application, dev_eui, (web_port, coap_port)))
     store = tmp_path / "gw.sqlite3"
+    # What the cloud last reported for the wallet: nothing. Applied, as sync applies it, before the
+    # process starts (no production command adds credit on a gateway).
+    seeding = GatewayAgent(load_config_file(config))
+    await seeding.billing.apply_cloud_balance("w1", Pocket.ELECTRICITY, 0, 0)
+    await seeding.shutdown([])
     command = [sys.executable, "-m", "edge_agent.entrypoints.cli", "run", "--config", str(config)]
     with running(command, tmp_path / "agent.log") as agent:
         wait_until(lambda: port_answers("127.0.0.1", web_port, 0.2), 30, "the agent's page", agent)
