@@ -21,9 +21,10 @@ _FLAGS = {b"": _NULL, b"T": b"t", b"F": b"f", None: _NULL, True: b"t", False: b"
 _KEPT_MAX = 4096
 # One reading per match, with the 028 before it when it is the meter's first: each match starts at
 # the newline before its first line (so never inside a line) and ends before the newline after it.
+# The last group holds what follows the value: the rest of the 030 and the 032 line, if any.
 _READINGS = re.compile(
-    rb"\n(?:028\|([^|\n]*)\|([A-Z])\|\n)?030\|([^|\n]*)\|([0-9]{14})\|([^|\n]*)\|([^\n]*)\|"
-    rb"(?:\n032\|([0-9]{2})\|([TF])\|)?"
+    rb"\n(?:028\|([^|\n]*)\|([A-Z])\|\n)?030\|([^|\n]*)\|([0-9]{14})\|([^|\n]*)\|"
+    rb"([^\n]*\|(?:\n032\|[0-9]{2}\|[TF]\|)?)"
 )
 _Rows = tuple[list[bytes], list[bytes], list[bytes]]
 
@@ -41,7 +42,7 @@ class DirectRows:
         self.readings_total = 0
         # A file repeats a few date-times and a few combinations of the values after the reading.
         self._stamps: dict[bytes, bytes] = {}
-        self._tails: dict[bytes, bytes] = {}
+        self._ends: dict[bytes, tuple[bytes, int]] = {}
 
     def clear(self) -> None:
         """Forget the rows written so far (after they were sent)."""
@@ -76,12 +77,12 @@ class DirectRows:
         """
         meters, direct, readings = out
         bsc = flow.bsc_validation_status.encode()
-        stamps, tails, file_ref = self._stamps, self._tails, self.file_ref
+        stamps, ends = self._stamps, self._ends
         meter_ids: set[bytes] = set()
         keys: set[tuple[int, bytes, bytes]] = set()
         line, first = flow.line, len(readings)
         prefix = middle = b""
-        for meter_id, reading_type, register, at, value, tail, reason, status in _READINGS.findall(raw):
+        for meter_id, reading_type, register, at, value, end in _READINGS.findall(raw):
             line += 1
             if meter_id:
                 if meter_id in meter_ids:
@@ -94,15 +95,13 @@ class DirectRows:
                 prefix, middle = b"%d\t" % meter_ref, b"\t%s\t%s\t" % (reading_type, bsc)
                 meter_ref += 1
                 line += 1
-            stamp = stamps.get(at) or self._stamp(at)
+            columns, lines = ends.get(end) or self._end(end)
             readings.append(
-                b"%s%s\t%s\t%s%s%s\t%s\t%s\t%d\t%d\n"
-                % (prefix, register, stamp, value, middle, tails.get(tail) or self._tail(tail),
-                   reason or _NULL, _FLAGS[status], file_ref, line)
-            )  # fmt: skip
+                b"%s%s\t%s\t%s%s%s%d\n"
+                % (prefix, register, stamps.get(at) or self._stamp(at), value, middle, columns, line)
+            )
             keys.add((meter_ref, register, at))
-            if reason:
-                line += 1
+            line += lines
         return line - flow.line + 1 == raw.count(b"\n") and len(keys) == len(readings) - first
 
     def _stamp(self, raw: bytes) -> bytes:
@@ -112,15 +111,19 @@ class DirectRows:
             self._stamps[raw] = text
         return text
 
-    def _tail(self, raw: bytes) -> bytes:
-        """MD reset time and count, flag and method (``a|b|c|d``) as four COPY columns."""
-        md_at, md_count, flag, method = raw.split(b"|")
-        text = b"\t".join((
-            self._stamp(md_at) if md_at else _NULL, md_count or _NULL, _FLAGS[flag], method,
+    def _end(self, raw: bytes) -> tuple[bytes, int]:
+        """The columns after the reading's value (MD reset time and count, flag, method, the 032's
+        reason and status, the file), and the lines after the 030 (1 with an 032, else 0)."""
+        tail, _, checked = raw.partition(b"\n032|")
+        md_at, md_count, flag, method, _ = tail.split(b"|")
+        reason, status = checked.split(b"|")[:2] if checked else (_NULL, b"")
+        columns = b"\t".join((
+            self._stamp(md_at) if md_at else _NULL, md_count or _NULL, _FLAGS[flag], method, reason,
+            _FLAGS[status], b"%d\t" % self.file_ref,
         ))  # fmt: skip
-        if len(self._tails) < _KEPT_MAX:
-            self._tails[raw] = text
-        return text
+        if len(self._ends) < _KEPT_MAX:
+            self._ends[raw] = (columns, 1 if checked else 0)
+        return columns, 1 if checked else 0
 
     def _from_values(
         self,
