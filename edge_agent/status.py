@@ -65,6 +65,9 @@ class MeterStatus(msgspec.Struct, frozen=True, kw_only=True):
     health: HealthView
     relay: RelayView
     relay_confirmed_at: datetime | None
+    #: An operator's hold on the relay (``open``, or ``closed`` for an emergency reconnect):
+    #: credit control leaves a held relay where the operator put it.
+    relay_hold: str | None = None
     wallet_id: str | None
     pocket: str | None
     cached_balance_cents: int | None

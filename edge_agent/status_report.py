@@ -67,6 +67,7 @@ class StatusReporter:
             health=self._health(meter, radio),
             relay=RELAY_VIEWS[agent.relays.confirmed(meter.id)] if has_relay else RelayView.NO_RELAY,
             relay_confirmed_at=datetime.fromisoformat(confirmed_at) if confirmed_at else None,
+            relay_hold=agent.billing.holds.get(meter.id),
             wallet_id=meter.wallet_id, pocket=meter.pocket.value if meter.wallet_id else None,
             cached_balance_cents=agent.billing.balance_of(meter) if meter.wallet_id else None,
             alarms=tuple(alarm for alarm in alarms if alarm.meter_id == meter.id),

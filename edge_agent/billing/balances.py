@@ -9,6 +9,11 @@ yet committed are counted at once (they are in ``total``), which is what credit 
 ``Σ(seq ≤ N)`` only ever covers committed entries, because the cloud can only have posted what we
 uploaded, and we upload only what is committed. Every charge's cents are also in ``charge_index``
 (written with the charge entry), so a restart recomputes the same figures from the store.
+
+A pocket the cloud has never reported has no cached balance at all (``None``), not a zero one:
+credit control decides nothing from it (``shared.credit``), while its charges are counted from
+the first, so the formula holds the moment the first report arrives. That a pocket is waiting is
+journalled once (an ``awaiting_balance`` alarm), remembered in ``pocket_awaiting_balance``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from edge_agent.store.statements import SUM_CHARGES_THROUGH
-from shared.journal import Pocket
+from edge_agent.store.journal import Transaction
+from edge_agent.store.statements import DELETE_POCKET_AWAITING, INSERT_POCKET_AWAITING, SUM_CHARGES_THROUGH
+from shared.journal import Alarm, AlarmKind, Pocket
 
 PocketKey = tuple[str, Pocket]
 
@@ -38,6 +44,7 @@ class PocketBalances:
         self.db = db
         self.total: dict[PocketKey, int] = {}
         self.base: dict[PocketKey, int] = {}
+        self.awaiting_noted: set[PocketKey] = set()
         self.reload()
 
     def reload(self) -> None:
@@ -53,10 +60,28 @@ class PocketBalances:
             "SELECT wallet_id, pocket, cloud_balance_cents, posted_through_seq FROM pocket_balance"
         ).fetchall():
             self.set_cloud_terms((wallet, Pocket(pocket)), CloudTerms(int(balance), int(through)))
+        self.awaiting_noted = {
+            (wallet, Pocket(pocket))
+            for wallet, pocket in self.db.execute("SELECT wallet_id, pocket FROM pocket_awaiting_balance")
+        }
 
-    def balance(self, key: PocketKey) -> int:
-        """The cached balance in cents; a pocket the cloud never reported starts from zero."""
-        return self.base.get(key, 0) - self.total.get(key, 0)
+    def balance(self, key: PocketKey) -> int | None:
+        """The cached balance in cents; ``None`` for a pocket the cloud has never reported."""
+        base = self.base.get(key)
+        return None if base is None else base - self.total.get(key, 0)
+
+    def note_awaiting(self, txn: Transaction, key: PocketKey) -> None:
+        """Journal, once per pocket, that its meters wait for a first balance before any switching."""
+        if key in self.awaiting_noted or key in self.base:
+            return
+        wallet, pocket = key
+        detail = (
+            f"wallet {wallet}, {pocket} pocket: no balance from the cloud yet; its meters are read and "
+            "charged, but credit control switches no relay for them until the first balance arrives"
+        )
+        entry = txn.append(Alarm(meter_id=None, kind=AlarmKind.AWAITING_BALANCE, detail=detail))
+        txn.execute(INSERT_POCKET_AWAITING, (wallet, pocket.value, entry.seq))
+        self.awaiting_noted.add(key)
 
     def charged(self, key: PocketKey, cents: int) -> None:
         """Count charges the moment they are sealed into a journal transaction."""
@@ -67,7 +92,13 @@ class PocketBalances:
         parameters = (key[0], key[1].value, terms.posted_through_seq)
         through = self.db.execute(SUM_CHARGES_THROUGH, parameters).fetchone()[0]
         self.base[key] = terms.balance_cents + int(through)
-        return self.balance(key)
+        return self.base[key] - self.total.get(key, 0)
+
+    def first_balance_arrived(self, txn: Transaction, key: PocketKey) -> None:
+        """The pocket waits no longer (its notice row goes in the transaction applying the balance)."""
+        if key in self.awaiting_noted:
+            txn.execute(DELETE_POCKET_AWAITING, (key[0], key[1].value))
+            self.awaiting_noted.discard(key)
 
     def keys(self) -> set[PocketKey]:
         return set(self.base) | set(self.total)

@@ -16,7 +16,7 @@ import msgspec
 
 from edge_agent.billing.state import MeterBillingState
 from edge_agent.config.model import MeterConfig
-from shared.credit import Action, CreditInputs, CreditPolicy, RelayState, decide
+from shared.credit import Action, CreditInputs, CreditPolicy, RelayHold, RelayState, decide
 from shared.journal import (
     Alarm,
     AlarmKind,
@@ -57,12 +57,13 @@ class MeterBilling:
 
 @dataclass(frozen=True, slots=True)
 class BillingStep:
-    """The entries to journal after the reading, the new state, and the balance after the charges."""
+    """The entries to journal after the reading, the new state, and the balance after the charges
+    (``None`` while the pocket's balance has never arrived from the cloud)."""
 
     bodies: list[Body]
     charge_cents: list[int]
     state: MeterBillingState
-    balance_cents: int
+    balance_cents: int | None
     relay_command: RelayCommand | None = None
     recheck_at: datetime | None = None
 
@@ -74,12 +75,17 @@ def bill_reading(
     register_value: Decimal,
     read_at: datetime,
     reading_seq: int,
-    balance_cents: int,
+    balance_cents: int | None,
     relay: RelayState,
     pending_relay_action: RelayAction | None,
     holidays: frozenset[date],
+    hold: RelayHold | None = None,
 ) -> BillingStep:
-    """Charge the consumption since the last reading and apply the credit policy."""
+    """Charge the consumption since the last reading and apply the credit policy.
+
+    A pocket whose balance is unknown (``None``) is still charged: its charges count against the
+    cloud's first balance when it comes, as the cached-balance formula says.
+    """
     bodies: list[Body] = []
     charge_cents: list[int] = []
     if state.register is None:
@@ -96,10 +102,11 @@ def bill_reading(
         else:
             bodies.extend(_register_alarm(billing, step.outcome))
             state = msgspec.structs.replace(state, register=step.state)
-    balance = balance_cents - sum(charge_cents)
+    balance = None if balance_cents is None else balance_cents - sum(charge_cents)
     return _apply_policy(
         billing, state, bodies=bodies, charge_cents=charge_cents, balance=balance, at=read_at, relay=relay,
         pending=pending_relay_action, holidays=holidays, command_id=f"{billing.meter.id}@{reading_seq}",
+        hold=hold,
     )  # fmt: skip
 
 
@@ -108,16 +115,17 @@ def evaluate_credit(
     state: MeterBillingState,
     *,
     at: datetime,
-    balance_cents: int,
+    balance_cents: int | None,
     relay: RelayState,
     pending_relay_action: RelayAction | None,
     holidays: frozenset[date],
     command_id: str,
+    hold: RelayHold | None = None,
 ) -> BillingStep:
     """Re-apply the credit policy without a reading: after a top-up, or when a friendly window ends."""
     return _apply_policy(
         billing, state, bodies=[], charge_cents=[], balance=balance_cents, at=at, relay=relay,
-        pending=pending_relay_action, holidays=holidays, command_id=command_id,
+        pending=pending_relay_action, holidays=holidays, command_id=command_id, hold=hold,
     )  # fmt: skip
 
 
@@ -167,6 +175,12 @@ def _month_to_date_at(state: MonthToDate | None, at: datetime, tariff: CompiledT
     return state
 
 
+def _command_reason(action: RelayAction, hold: RelayHold | None) -> RelayReason:
+    if hold is not None:
+        return RelayReason.OPERATOR  # the operator's command, repeated because the meter disagrees
+    return RelayReason.CREDIT_EXHAUSTED if action is RelayAction.OPEN else RelayReason.CREDIT_RESTORED
+
+
 def _register_alarm(billing: MeterBilling, alarm: RegisterAlarm) -> list[Body]:
     if alarm.repeated:
         return []  # the first occurrence is journalled; one per poll would drown the journal
@@ -179,18 +193,19 @@ def _apply_policy(
     *,
     bodies: list[Body],
     charge_cents: list[int],
-    balance: int,
+    balance: int | None,
     at: datetime,
     relay: RelayState,
     pending: RelayAction | None,
     holidays: frozenset[date],
     command_id: str,
+    hold: RelayHold | None,
 ) -> BillingStep:
     if not billing.controls_credit:
         return BillingStep(bodies, charge_cents, state, balance)
     inputs = CreditInputs(
         balance_cents=balance, relay=relay, at=at, holidays=holidays,
-        credit_limit_cents=billing.meter.credit_limit_cents,
+        credit_limit_cents=billing.meter.credit_limit_cents, hold=hold,
     )  # fmt: skip
     step = decide(billing.policy, inputs, state.policy)
     state = msgspec.structs.replace(state, policy=step.state)
@@ -200,9 +215,7 @@ def _apply_policy(
     if decision.action in (Action.DISCONNECT, Action.RECONNECT):
         action = RelayAction.OPEN if decision.action is Action.DISCONNECT else RelayAction.CLOSE
         if action is not pending:  # the relay controller is already carrying out this command
-            reason = (
-                RelayReason.CREDIT_EXHAUSTED if action is RelayAction.OPEN else RelayReason.CREDIT_RESTORED
-            )
+            reason = _command_reason(action, hold)
             command = RelayCommand(meter_id=meter_id, command_id=command_id, action=action, reason=reason)
             bodies.append(command)
     elif decision.action is Action.WARN_LOW_CREDIT:

@@ -107,6 +107,26 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )""",
         ),
     ),
+    (
+        # Credit control's own memory beyond a meter's billing state (edge_agent/billing/holds.py):
+        # operators' holds on relays, which must outlive a restart, and the pockets whose
+        # "waiting for a first balance" notice is journalled, so it is journalled once, not per start.
+        "0004_credit_holds",
+        (
+            """CREATE TABLE relay_hold (
+                meter_id TEXT PRIMARY KEY,
+                hold TEXT NOT NULL CHECK (hold IN ('open', 'closed')),
+                command_id TEXT NOT NULL,
+                held_seq INTEGER NOT NULL
+            )""",
+            """CREATE TABLE pocket_awaiting_balance (
+                wallet_id TEXT NOT NULL,
+                pocket TEXT NOT NULL,
+                noted_seq INTEGER NOT NULL,
+                PRIMARY KEY (wallet_id, pocket)
+            )""",
+        ),
+    ),
 )
 
 

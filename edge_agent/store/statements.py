@@ -25,3 +25,13 @@ UPSERT_RELAY_STATE = (
 SUM_CHARGES_THROUGH = (
     "SELECT COALESCE(SUM(amount_cents), 0) FROM charge_index WHERE wallet_id = ? AND pocket = ? AND seq <= ?"
 )
+UPSERT_RELAY_HOLD = (
+    "INSERT INTO relay_hold (meter_id, hold, command_id, held_seq) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (meter_id) DO UPDATE SET hold = excluded.hold, command_id = excluded.command_id, "
+    "held_seq = excluded.held_seq"
+)
+DELETE_RELAY_HOLD = "DELETE FROM relay_hold WHERE meter_id = ?"
+INSERT_POCKET_AWAITING = (
+    "INSERT OR IGNORE INTO pocket_awaiting_balance (wallet_id, pocket, noted_seq) VALUES (?, ?, ?)"
+)
+DELETE_POCKET_AWAITING = "DELETE FROM pocket_awaiting_balance WHERE wallet_id = ? AND pocket = ?"

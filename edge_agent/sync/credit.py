@@ -15,6 +15,10 @@ then is it applied. A cloud that merely posted our charges leaves the base uncha
 levy or an adjustment changes it by its amount. A report older than the one applied (an earlier
 ``posted_through_seq``: a push delivered late, or an ack that crossed a push) is skipped, so the
 cached balance never steps back to older terms.
+
+The pockets of one answer that change something are applied together, in one journal transaction
+(``BillingService.apply_cloud_balances``): no reading is judged between two of them, against one
+pocket's new balance and another's old one.
 """
 
 from __future__ import annotations
@@ -46,30 +50,37 @@ class BalanceApplier:
 
     async def apply(self, balance: PocketBalance) -> bool:
         """Apply one pocket's balance if it changes the cached balance; return whether it did."""
-        key = (balance.wallet_id, balance.pocket.value)
-        async with self._lock:
-            through = balance.posted_through_seq
-            if through < self.applied_through.get(key, 0):
-                log.info("pocket %s/%s: skipped a balance as of seq %d, older than seq %d already applied",
-                         *key, through, self.applied_through[key])  # fmt: skip
-                return False
-            base = balance.balance_cents + self._charged_through(key, through)
-            if self.applied_base.get(key) == base:
-                return False
-            cached = await self.gateway.billing.apply_cloud_balance(
-                balance.wallet_id, balance.pocket, balance.balance_cents, through
-            )
-            self.applied_through[key], self.applied_base[key] = through, base
-        log.info("pocket %s/%s: cloud balance %d cents as of seq %d; cached balance now %d cents",
-                 *key, balance.balance_cents, through, cached)  # fmt: skip
-        return True
+        return await self.apply_all([balance]) == 1
 
     async def apply_all(self, balances: list[PocketBalance]) -> int:
-        """Apply every balance of an ack that changes something; return how many were applied."""
-        applied = 0
-        for balance in balances:
-            applied += await self.apply(balance)
-        return applied
+        """Apply every balance of an answer that changes something, together; return how many."""
+        async with self._lock:
+            changed = [
+                (balance, base) for balance in balances if (base := self._changed_base(balance)) is not None
+            ]
+            if not changed:
+                return 0
+            cached = await self.gateway.billing.apply_cloud_balances(
+                [(b.wallet_id, b.pocket, b.balance_cents, b.posted_through_seq) for b, _ in changed]
+            )
+            for balance, base in changed:
+                key = (balance.wallet_id, balance.pocket.value)
+                self.applied_through[key], self.applied_base[key] = balance.posted_through_seq, base
+                log.info("pocket %s/%s: cloud balance %d cents as of seq %d; cached balance now %d cents",
+                         *key, balance.balance_cents, balance.posted_through_seq,
+                         cached[(balance.wallet_id, balance.pocket)])  # fmt: skip
+        return len(changed)
+
+    def _changed_base(self, balance: PocketBalance) -> int | None:
+        """The report's base if applying it changes the cached balance, else ``None``."""
+        key = (balance.wallet_id, balance.pocket.value)
+        through = balance.posted_through_seq
+        if through < self.applied_through.get(key, 0):
+            log.info("pocket %s/%s: skipped a balance as of seq %d, older than seq %d already applied",
+                     *key, through, self.applied_through[key])  # fmt: skip
+            return None
+        base = balance.balance_cents + self._charged_through(key, through)
+        return None if self.applied_base.get(key) == base else base
 
     def _charged_through(self, key: PocketId, through: int) -> int:
         # Charges up to N are committed (the cloud only posts what we uploaded, and we upload only

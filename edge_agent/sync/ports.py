@@ -5,7 +5,7 @@ The daemon's :class:`~edge_agent.daemon.GatewayAgent` provides it; tests may pro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -13,15 +13,17 @@ import sqlite_utils
 
 from edge_agent.config.document import DocumentConfig
 from edge_agent.config.model import MeterConfig
-from edge_agent.store.journal import Journal
+from edge_agent.store.journal import Journal, Transaction
 from shared.journal import Pocket, RelayCommand
 from shared.sync.gateway_api import GatewayConfigDocument
 
 
 class Billing(Protocol):
-    async def apply_cloud_balance(
-        self, wallet_id: str, pocket: Pocket, cloud_balance_cents: int, posted_through_seq: int
-    ) -> int: ...
+    async def apply_cloud_balances(
+        self, balances: Sequence[tuple[str, Pocket, int, int]]
+    ) -> dict[tuple[str, Pocket], int]: ...
+
+    def seal_operator_command(self, txn: Transaction, meter: MeterConfig, command: RelayCommand) -> None: ...
 
 
 class Relays(Protocol):

@@ -6,7 +6,8 @@
 - ``credit_changed`` → :class:`~edge_agent.sync.credit.BalanceApplier` (the relay closes seconds
   after a top-up, without waiting for the next journal sync);
 - ``relay_command`` → a ``relay_command`` entry with reason ``operator`` (and its ``command_id``
-  recorded in the same transaction), then the relay controller carries it out and confirms it;
+  recorded in the same transaction, with the operator's hold it starts or ends), then the relay
+  controller carries it out and confirms it;
 - ``config_version`` → :class:`~edge_agent.sync.config_sync.ConfigSync`.
 
 The batch's cursor is saved after its messages are applied, so a restart resumes after it. A crash
@@ -90,7 +91,7 @@ class PushListener:
         with self.gateway.journal.transaction(self.gateway.clock()) as txn:
             entry = txn.append(command)
             txn.execute(RECORD_PUSH_COMMAND, (push.command_id, entry.seq))
-            self.gateway.relays.expect(meter.id, command)
+            self.gateway.billing.seal_operator_command(txn, meter, command)  # its hold, if any
         await txn.committed()
         log.info("operator command %s: %s relay of meter %s", push.command_id, push.action.value, meter.id)
         self.gateway.relays.carry_out(meter, command)

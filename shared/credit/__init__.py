@@ -9,7 +9,19 @@ The rules and every parameter are described in ``docs/credit-control.md``.
 """
 
 from shared.credit.errors import CreditError, CreditPolicyError
-from shared.credit.machine import Action, CreditDecision, CreditStep, decide, friendly_window_end
+from shared.credit.holds import (
+    hold_after_balance_change,
+    hold_for_operator_close,
+    state_after_operator_command,
+)
+from shared.credit.machine import (
+    AWAITING_BALANCE,
+    Action,
+    CreditDecision,
+    CreditStep,
+    decide,
+    friendly_window_end,
+)
 from shared.credit.parse import parse_credit_policies, parse_credit_policy, parse_friendly_window
 from shared.credit.policy import (
     DEFAULT_LOW_CREDIT_WARNING_CENTS,
@@ -18,12 +30,14 @@ from shared.credit.policy import (
     CreditInputs,
     CreditPolicy,
     PolicyState,
+    RelayHold,
     RelayState,
     Supply,
 )
 from shared.credit.windows import DayType, FriendlyWindow, day_type
 
 __all__ = [
+    "AWAITING_BALANCE",
     "DEFAULT_LOW_CREDIT_WARNING_CENTS",
     "DEFAULT_RECONNECT_THRESHOLD_CENTS",
     "DEFAULT_TIMEZONE",
@@ -37,12 +51,16 @@ __all__ = [
     "DayType",
     "FriendlyWindow",
     "PolicyState",
+    "RelayHold",
     "RelayState",
     "Supply",
     "day_type",
     "decide",
     "friendly_window_end",
+    "hold_after_balance_change",
+    "hold_for_operator_close",
     "parse_credit_policies",
     "parse_credit_policy",
     "parse_friendly_window",
+    "state_after_operator_command",
 ]

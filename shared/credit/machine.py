@@ -13,6 +13,10 @@ Supply rules for a disconnectable utility (hysteresis between the two thresholds
   command never inside a friendly window.
 
 Water is never switched: only the low-credit warning and the debt-cap flag apply.
+
+Before any rule: an operator's hold keeps a switchable relay where the person put it
+(``shared.credit.holds``), and a balance the gateway has never received decides nothing at all,
+so a gateway starting up before its first sync answer leaves every relay as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from shared.credit.policy import CreditInputs, CreditPolicy, PolicyState, RelayState, Supply
+from shared.credit.policy import CreditInputs, CreditPolicy, PolicyState, RelayHold, RelayState, Supply
 from shared.credit.windows import covering_window_end
 from shared.money import format_cents
 
@@ -54,6 +58,10 @@ class CreditStep(msgspec.Struct, frozen=True, kw_only=True):
 
 def decide(policy: CreditPolicy, inputs: CreditInputs, state: PolicyState) -> CreditStep:
     """Evaluate the credit policy for one wallet pocket and its meter's relay."""
+    if inputs.hold is not None and policy.disconnectable:
+        return _decide_held(inputs.hold, inputs.relay, state)
+    if inputs.balance_cents is None:
+        return CreditStep(decision=_none(AWAITING_BALANCE), state=state)
     if not policy.disconnectable:
         return _decide_flag_only(policy, inputs, state)
     supply = _decide_supply(policy, inputs, state)
@@ -78,6 +86,20 @@ def friendly_window_end(policy: CreditPolicy, at: datetime, holidays: frozenset[
     Adjoining windows count as one period, so the daemon can schedule one re-check at the end.
     """
     return covering_window_end(policy.friendly_windows, at, policy.zone, holidays)
+
+
+#: The reason given while a pocket's balance has never arrived from the cloud.
+AWAITING_BALANCE = "no balance for this pocket has arrived from the cloud yet: the relay stays as it is"
+
+
+def _decide_held(hold: RelayHold, relay: RelayState, state: PolicyState) -> CreditStep:
+    """Keep a held relay where the operator put it; repeat the command if the meter says otherwise."""
+    reason = f"held {hold} by an operator: credit control does not switch it"
+    if hold is RelayHold.OPEN:
+        outcome = _command(Supply.DISCONNECTED, relay, Action.DISCONNECT, RelayState.OPEN, reason)
+    else:
+        outcome = _command(Supply.CONNECTED, relay, Action.RECONNECT, RelayState.CLOSED, reason)
+    return CreditStep(decision=outcome.decision, state=msgspec.structs.replace(state, supply=outcome.supply))
 
 
 class _SupplyOutcome(msgspec.Struct, frozen=True):
@@ -135,6 +157,7 @@ def _command(
 
 def _decide_flag_only(policy: CreditPolicy, inputs: CreditInputs, state: PolicyState) -> CreditStep:
     cap = policy.water_debt_cap_cents
+    assert inputs.balance_cents is not None
     debt = -inputs.balance_cents
     over_cap = cap is not None and debt > cap
     warned = _below_warning(policy, inputs)
@@ -168,6 +191,7 @@ def _due_text(policy: CreditPolicy) -> str:
 
 
 def _credit_text(policy: CreditPolicy, inputs: CreditInputs) -> str:
+    assert inputs.balance_cents is not None
     text = f"balance {_money(policy, inputs.balance_cents)}"
     if inputs.credit_limit_cents:
         text += f" (available {_money(policy, inputs.available_cents)} with the credit limit)"

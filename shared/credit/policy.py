@@ -88,6 +88,14 @@ class RelayState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class RelayHold(enum.StrEnum):
+    """Where an operator holds a relay (``shared.credit.holds``): ``open``, or ``closed`` (an
+    emergency reconnect); credit control does not switch a held relay."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Supply(enum.StrEnum):
     """What the policy wants the supply to be (the relay may not have followed yet)."""
 
@@ -109,15 +117,19 @@ class PolicyState(msgspec.Struct, frozen=True, kw_only=True):
 class CreditInputs(msgspec.Struct, frozen=True, kw_only=True):
     """The facts of one evaluation: the wallet, the confirmed relay, the moment and the holidays.
 
+    ``balance_cents`` is ``None`` while the gateway has never received the pocket's balance: an
+    unknown balance is not a zero one, so no disconnection (or warning) is decided from it.
     ``credit_limit_cents`` is the wallet's own limit: the balance may go down to −limit before
     the thresholds are reached. ``holidays`` are the estate's public holidays (local dates).
+    ``hold`` is an operator's hold on the relay, which credit control honours before any rule.
     """
 
-    balance_cents: int
+    balance_cents: int | None
     relay: RelayState
     at: datetime
     holidays: frozenset[date] = frozenset()
     credit_limit_cents: int = 0
+    hold: RelayHold | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -128,6 +140,7 @@ class CreditInputs(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def available_cents(self) -> int:
         """Balance plus the wallet's credit limit: what the thresholds are compared with."""
+        assert self.balance_cents is not None, "credit control never judges an unknown balance"
         return self.balance_cents + self.credit_limit_cents
 
 

@@ -110,6 +110,13 @@ class AlarmKind(enum.StrEnum):
     """The cloud refused a journal batch as a broken chain: the journals disagree (gateway-wide)."""
     CONFIG_REFUSED = "config_refused"
     """A configuration document from the cloud failed the gateway's checks and was not applied."""
+    AWAITING_BALANCE = "awaiting_balance"
+    """A wallet pocket's balance has never arrived from the cloud: its relays are not switched for
+    credit until it does (gateway-wide; the detail names the pocket)."""
+    OPERATOR_HOLD = "operator_hold"
+    """An operator's command holds the meter's relay open or closed: credit control leaves it."""
+    OPERATOR_HOLD_RELEASED = "operator_hold_released"
+    """The operator's hold ended: credit control switches the relay again."""
 
 
 class EntryBody(

@@ -90,7 +90,8 @@ async def test_agent_polls_bills_and_switches_the_relay_on_credit(tmp_path: Path
         stop_agent = asyncio.Event()
         task = asyncio.create_task(agent.run(stop_agent))
         try:
-            # No credit at commissioning: the relay opens, and the meter itself says so.
+            # The cloud reports no credit at commissioning: the relay opens, and the meter itself says so.
+            await agent.billing.apply_cloud_balance("w1", Pocket.ELECTRICITY, 0, 0)
             await until(lambda: agent.relays.confirmed("unit-1") is RelayState.OPEN, 20, "disconnection")
             assert await relay_register(port, 1) == 0
             # R50 arrives from the cloud: above the R20 minimum activation, the relay closes.

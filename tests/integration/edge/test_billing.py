@@ -214,6 +214,7 @@ async def test_a_relay_that_never_confirms_raises_an_alarm_and_is_not_believed_s
 ) -> None:
     relay = ObedientRelay(ignore_commands=True)
     gateway = start_gateway(tmp_path, relay, Clock())
+    await gateway.billing.apply_cloud_balance("w1", Pocket.ELECTRICITY, 0, 0)
     await gateway.read("10.00", timedelta(0))  # commissioned with no credit at all: disconnect
     await gateway.close()
     assert relay.writes == [False, False, False], "three attempts, then give up"

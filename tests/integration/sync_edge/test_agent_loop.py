@@ -31,7 +31,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 async def test_the_running_agent_syncs_rides_out_an_outage_and_reconnects_on_a_pushed_top_up(
     tmp_path: Path,
 ) -> None:
-    state = PeerState(document=document(0, []), push_hold_s=2)
+    # The cloud's first answer says the wallet holds nothing: the relay opens.
+    nothing = PocketBalance(wallet_id="w1", pocket=Pocket.ELECTRICITY, balance_cents=0, posted_through_seq=0)
+    state = PeerState(document=document(0, []), push_hold_s=2, balances=[nothing])
     enrolled_key(tmp_path, state)
     port = free_port()
     with simulator(["1:hiking-dds238-2:3000"], tmp_path / "simulator.log", speedup=10) as modbus_port:

@@ -60,7 +60,8 @@ async def test_pushed_credit_and_commands_apply_once_even_after_a_restart(tmp_pa
     async with serving(state) as url:
         async with gateway(tmp_path, url, meters=RELAY_METER) as gw:
             relay = with_relay(gw)
-            await gw.read()  # no credit yet: the relay opens
+            await gw.agent.billing.apply_cloud_balance("w1", Pocket.ELECTRICITY, 0, 0)
+            await gw.read()  # no credit: the relay opens
             await until(lambda: gw.agent.relays.confirmed("m1") is RelayState.OPEN, "disconnection")
             state.queue_push(credit(5000, 0))
             assert await gw.sync.push.poll_once() == 1
@@ -84,7 +85,8 @@ async def test_pushed_credit_and_commands_apply_once_even_after_a_restart(tmp_pa
             entries = bodies(gw.agent)
     commands = [b for b in entries if isinstance(b, RelayCommand) and b.reason is RelayReason.OPERATOR]
     assert [(c.command_id, c.action) for c in commands] == [("op-1", RelayAction.OPEN)]
-    assert len([b for b in entries if isinstance(b, CreditApplied)]) == 1
+    credits = [b.cloud_balance_cents for b in entries if isinstance(b, CreditApplied)]
+    assert credits == [0, 5000], "the first balance, then the pushed top-up, once"
 
 
 async def test_a_long_poll_answers_as_soon_as_a_message_is_pushed(tmp_path: Path) -> None:
