@@ -164,6 +164,8 @@ def _check_past(name: str, moment: datetime) -> None:
         raise ValidationFailed(f"{name}: give a time zone, e.g. 2026-10-15T12:00:00+02:00")
     if moment > datetime.now(UTC):
         raise ValidationFailed(f"{name}: {moment.isoformat()} is in the future; date it now or earlier")
+    if moment < periods.EARLIEST:
+        raise ValidationFailed(f"{name}: {moment.isoformat()} is before {periods.EARLIEST.date()}")
 
 
 async def _estate_pocket(db: DbSession, principal: Caller, estate_id: int, pocket_id: int) -> None:

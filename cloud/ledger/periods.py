@@ -8,7 +8,7 @@ period already closed is refused with that period named, never silently merged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,9 @@ from cloud.ledger.models import ClosedPeriod
 
 #: Longest period one call may close; a typo in a year should not lock a decade.
 PERIOD_MAX_DAYS = 366
+#: No posting predates this, so no period to close does; it also keeps every bound a time the
+#: database and Python both represent in any zone.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 #: Most periods one listing returns (a hundred years of months fits twelve times over).
 LIST_MAX = 1_000
 
@@ -101,6 +104,10 @@ async def _refuse_overlap(session: AsyncSession, starts_at: datetime, ends_at: d
 def _check_range(starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.utcoffset() is None or ends_at.utcoffset() is None:
         raise ValidationFailed("period: expected timezone-aware start and end times")
+    if starts_at < EARLIEST:
+        raise ValidationFailed(
+            f"period: start {starts_at.isoformat()} is before {EARLIEST.date()}; no posting is"
+        )
     if ends_at <= starts_at:
         raise ValidationFailed(
             f"period: end {ends_at.isoformat()} must be after start {starts_at.isoformat()}"

@@ -21,6 +21,7 @@ from typing import Any
 from cloud.audit.actor import Actor
 from cloud.errors import ApplicationError
 from cloud.estates.scope import Scope
+from cloud.ledger.periods import EARLIEST
 from cloud.settings import Settings
 
 
@@ -115,4 +116,6 @@ def _moment(text: str) -> datetime:
         raise ValueError(f"give the offset, e.g. {text}+02:00")
     if moment > datetime.now(UTC):
         raise ValueError(f"{text} is in the future; date it now or earlier")
+    if moment < EARLIEST:
+        raise ValueError(f"{text} is before {EARLIEST.date()}; no posting is")
     return moment

@@ -95,6 +95,11 @@ async def test_overlapping_repeated_unfinished_and_backwards_periods_are_refused
             PERIODS, json=period_body(ends, datetime.now(UTC) + timedelta(days=1)), headers=root.headers
         ),
         "backwards": await client.post(PERIODS, json=period_body(ends, starts), headers=root.headers),
+        "ancient": await client.post(
+            PERIODS,
+            json=period_body(datetime(1, 1, 1, tzinfo=UTC), datetime(1, 2, 1, tzinfo=UTC)),
+            headers=root.headers,
+        ),
     }
     adjacent = await client.post(
         PERIODS, json=period_body(starts - timedelta(days=5), starts), headers=root.headers
@@ -110,6 +115,7 @@ async def test_overlapping_repeated_unfinished_and_backwards_periods_are_refused
     )
     assert statuses["unfinished"][0] == 422 and "still ahead" in statuses["unfinished"][1]
     assert statuses["backwards"][0] == 422 and "must be after start" in statuses["backwards"][1]
+    assert statuses["ancient"][0] == 422 and "before 1970-01-01" in statuses["ancient"][1]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
