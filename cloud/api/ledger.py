@@ -87,7 +87,7 @@ class AdjustmentController(Controller):
         ``reason`` as the posting's memo and in the audit trail: 201 when posted, 200 for a repeat of
         the same key, 409 when the key was used for a different adjustment or ``effective_at`` lies
         in a closed period. The gateways get the new balance at once."""
-        await get_pocket(db, principal.scope, pocket_id)
+        pocket = await get_pocket(db, principal.scope, pocket_id)
         principal.require(Permission.MONEY_ADJUST)
         effective_at = data.effective_at
         if effective_at is not None:
@@ -101,7 +101,6 @@ class AdjustmentController(Controller):
             idempotency_key=f"{pocket_id}:{idempotency_key.strip()}",
             effective_at=effective_at,
         )
-        pocket = await get_pocket(db, principal.scope, pocket_id)
         body = adjustment_out(adjustment, transaction_out(adjustment.posting, pocket.account_id))
         return Response(body, status_code=201 if adjustment.created else 200)
 
