@@ -99,10 +99,10 @@ class NbiotBridge:
         self._server: aiocoap.Context | None = None
 
     async def start(self) -> None:
-        """Load every meter's OSCORE context and start serving; errors name the device entry."""
+        """Load every meter's OSCORE context and start serving; errors name the meter and its folder."""
         credentials = CredentialsMap()
-        for index, device in enumerate(self.settings.devices):
-            context = _load_context(index, device)
+        for device in self.settings.devices:
+            context = _load_context(device)
             self._contexts.append((context, device))
             credentials[f":{device.meter_id}"] = context
         site = aiocoap.resource.Site()
@@ -200,15 +200,21 @@ class _UplinkResource(aiocoap.resource.Resource):  # type: ignore[misc]  # aioco
         return await self.bridge.handle(device, request.payload)
 
 
-def _load_context(index: int, device: NbiotDevice) -> FilesystemSecurityContext:
+def _load_context(device: NbiotDevice) -> FilesystemSecurityContext:
+    def refusal(problem: object) -> RadioSettingsError:
+        return RadioSettingsError(
+            f"meter {device.meter_id} (IMEI {device.imei}): expected its OSCORE security context in "
+            f"{str(device.oscore_dir)!r} (the folder named by its IMEI in [nbiot] oscore_dir, holding "
+            f"settings.json with sender-id, recipient-id, secret): {problem}"
+        )
+
+    # Checked first: aiocoap's context, failing half-built on a missing folder, errs again when collected.
+    if not (device.oscore_dir / "settings.json").is_file():
+        raise refusal("there is no settings.json")
     try:
         return FilesystemSecurityContext(str(device.oscore_dir))
     except (OSError, ValueError) as error:
-        raise RadioSettingsError(
-            f"at nbiot.devices[{index}].oscore: expected the folder of meter {device.meter_id}'s OSCORE "
-            f"security context (settings.json with sender-id, recipient-id, secret), got "
-            f"{str(device.oscore_dir)!r}: {error}"
-        ) from None
+        raise refusal(error) from None
 
 
 def _same_imei(framed: str | None, configured: str) -> bool:

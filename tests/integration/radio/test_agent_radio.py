@@ -17,8 +17,12 @@ from typing import Any
 
 import pytest
 
+from edge_agent.config import load_config
+from edge_agent.daemon import GatewayAgent
+from edge_agent.errors import ConfigError
 from edge_agent.status import RelayView
 from edge_agent.store.verify import verify_store
+from firmware_profiles import packaged_registry
 from shared.credit import RelayState
 from shared.journal import Alarm, Charge, Pocket, Reading, ReadingSource, RelayCommand, RelayStateConfirmed
 from shared.quantities import Utility
@@ -30,10 +34,11 @@ from tests.integration.radio.estate import (
     IMEI,
     WATER_TARIFF,
     Estate,
+    config_text,
     eventually,
     running_estate,
 )
-from tests.support.services import Broker
+from tests.support.services import Broker, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -221,3 +226,17 @@ async def test_a_new_cloud_config_moves_the_lorawan_bridge_to_its_meters(
         assert readings(estate, "socket-2") == [], "a meter the cloud removed is not read"
         water = next(m for m in agent.config.meters if m.id == "water-2")
         assert water.pulse_weight == Decimal(10), "the pulse weight stays the site's"
+
+
+async def test_a_missing_nbiot_key_folder_stops_the_agent_naming_the_meter_and_the_folder(
+    tmp_path: Path, mqtt_broker: Broker
+) -> None:
+    ids = {"application": str(uuid.uuid4()), "socket": secrets.token_hex(8), "pulse": secrets.token_hex(8)}
+    text = config_text(tmp_path, mqtt_broker, free_port(), free_port(), ids, (86_400, 3))
+    agent = GatewayAgent(load_config(text, source=tmp_path / "edge.toml", registry=packaged_registry()))
+    expected = (
+        rf"meter water-3 \(IMEI {IMEI}\): expected its OSCORE security context in '{tmp_path}/keys/{IMEI}'"
+    )
+    with pytest.raises(ConfigError, match=expected):
+        await agent.run(asyncio.Event())
+    assert agent.radio.lorawan is None, "the LoRaWAN bridge it had started is stopped again"
