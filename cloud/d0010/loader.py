@@ -18,7 +18,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -79,9 +79,9 @@ class Loaded:
     """Whether any row went to the staging table."""
     may_repeat: bool = False
     """Whether a reading key may occur twice among the staged rows (see ``staging.Staged``)."""
-    repeated_mpans: set[int] = field(default_factory=set)
-    """New MPANs (their ids) that a later group of the file names again: their groups loaded
-    directly must go back through staging, to be checked together with the later ones."""
+    repeats_new_mpan: bool = False
+    """Whether a group named an MPAN this import added: a group loaded directly may then have to
+    go back through staging, to be checked together with the later one (``storage.move_back``)."""
     last_mpan_ref: int = 0
     last_meter_ref: int = 0
 
@@ -110,9 +110,7 @@ class Loader:
         if loaded.staged:
             await self._connection.execute("ANALYZE d0010_staging")
         loaded.readings_direct = self._direct.readings_total
-        loaded.may_repeat = (
-            loaded.may_repeat or self._staging.staged.may_repeat or bool(loaded.repeated_mpans)
-        )
+        loaded.may_repeat = loaded.may_repeat or self._staging.staged.may_repeat or loaded.repeats_new_mpan
         loaded.last_mpan_ref, loaded.last_meter_ref = self._next_mpan_ref - 1, self._next_meter_ref - 1
         return loaded
 
@@ -138,7 +136,7 @@ class Loader:
                     self._next_meter_ref += used
                     continue
             elif mpan_ref >= self._first_mpan_ref:
-                loaded.repeated_mpans.add(mpan_ref)
+                loaded.repeats_new_mpan = True
             self._staging.add(flow, staging_rows)
             loaded.staged = True
         await self._copy(direct, staging_rows)

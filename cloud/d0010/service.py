@@ -140,8 +140,8 @@ async def _import(
         return _with_storage(report.as_duplicate(), dry_run=dry_run, duplicate_of=duplicate_of)
     await finish_ids(pg, loaded)
     moved = 0
-    if loaded.repeated_mpans:
-        moved = await storage.move_back(pg, loaded.file_ref, loaded.repeated_mpans)
+    if loaded.repeats_new_mpan:
+        moved = await storage.move_back(pg, loaded.file_ref)
     kept_max = importer.settings.issues_kept_max
     conflicts = storage.Conflicts()
     if loaded.staged or moved:

@@ -139,13 +139,15 @@ JOIN d0010_meter_refs k USING (meter_line)
 WHERE s.register_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM d0010_skipped x WHERE x.line = s.line)
 """
 
-# Groups loaded directly whose MPAN a later group of the file names again: back into staging, so
-# the conflict checks see all of that MPAN's groups together (as if none had been loaded directly).
+# Groups loaded directly whose MPAN a later group of the file names again (that group was staged,
+# as a directly loaded MPAN is stored by then): back into staging, so the conflict checks see all
+# of that MPAN's groups together, as if none had been loaded directly.
 _MOVE_BACK_READINGS = """
 WITH moved AS (
     DELETE FROM d0010_readings r
     USING d0010_direct_meters d
-    WHERE d.mpan_ref = ANY(%(mpans)s) AND r.meter_ref = d.meter_ref AND r.file_ref = %(file_ref)s
+    WHERE d.mpan_ref IN (SELECT p.id FROM d0010_staging s JOIN d0010_mpans p USING (mpan_core))
+      AND r.meter_ref = d.meter_ref AND r.file_ref = %(file_ref)s
     RETURNING r.*, d.group_line, d.meter_line
 )
 INSERT INTO d0010_staging (
@@ -165,7 +167,7 @@ INSERT INTO d0010_staging (
 SELECT d.group_line, d.meter_line, p.mpan_core, d.bsc_validation_status, m.meter_id, d.reading_type, true,
        d.meter_line
 FROM d0010_direct_meters d JOIN d0010_meters m ON m.id = d.meter_ref JOIN d0010_mpans p ON p.id = d.mpan_ref
-WHERE d.mpan_ref = ANY(%(mpans)s)
+WHERE d.mpan_ref IN (SELECT p.id FROM d0010_staging s JOIN d0010_mpans p USING (mpan_core))
 """
 
 _INSERT_FILE = """
@@ -273,13 +275,13 @@ def _group_issue(group_line: int, mpan: str, bsc: str, first: int, readings: int
     return Issue(group_line, GROUP_FIELD, message, f"026|{mpan}|{bsc}|")
 
 
-async def move_back(connection: AsyncConnection, file_ref: int, mpan_refs: set[int]) -> int:
-    """Move the directly loaded groups of these MPANs into staging; the number of readings moved."""
-    arguments = {"mpans": sorted(mpan_refs), "file_ref": file_ref}
-    cursor = await connection.execute(_MOVE_BACK_READINGS, arguments)
-    moved = cursor.rowcount
-    await connection.execute(_MOVE_BACK_METERS, arguments)
-    return moved
+async def move_back(connection: AsyncConnection, file_ref: int) -> int:
+    """Move the directly loaded groups of MPANs that staged groups name too into staging (once,
+    before the conflict checks); the number of readings moved."""
+    # The meters first: the readings' statement changes what the staging table holds.
+    await connection.execute(_MOVE_BACK_METERS)
+    cursor = await connection.execute(_MOVE_BACK_READINGS, {"file_ref": file_ref})
+    return cursor.rowcount
 
 
 async def insert_file(
