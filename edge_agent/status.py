@@ -55,6 +55,8 @@ class MeterStatus(msgspec.Struct, frozen=True, kw_only=True):
     address: int | None
     #: A radio meter's device: its DevEUI (LoRaWAN) or IMEI (NB-IoT).
     device_id: str | None = None
+    #: The installed meter's serial number, as configured (a new one is a meter replacement).
+    serial: str | None = None
     #: The radio link of the meter's last uplink, where the network reports it (LoRaWAN).
     rssi_dbm: int | None = None
     snr_db: float | None = None

@@ -58,7 +58,7 @@ class StatusReporter:
         return MeterStatus(
             id=meter.id, unit=meter.unit, utility=meter.utility.value, profile=meter.profile,
             protocol=meter.transport.value, bus=meter.bus, address=meter.address,
-            device_id=meter.dev_eui or meter.imei,
+            device_id=meter.dev_eui or meter.imei, serial=meter.serial,
             rssi_dbm=radio.rssi_dbm if radio else None, snr_db=radio.snr_db if radio else None,
             # People read registers as meters display them: kWh and kL, not Wh and litres.
             register=None if register is None else billing_units(register),

@@ -88,6 +88,8 @@ def bill_reading(
     """
     bodies: list[Body] = []
     charge_cents: list[int] = []
+    if state.serial is None and billing.meter.serial is not None:
+        state = msgspec.structs.replace(state, serial=billing.meter.serial)  # the meter is named at last
     if state.register is None:
         state = msgspec.structs.replace(
             state, register=start_register(billing.register_spec, register_value, read_at)
@@ -95,12 +97,12 @@ def bill_reading(
     else:
         step = advance_register(state.register, register_value, read_at)
         if isinstance(step.outcome, Consumption):
-            state, charges = _rate(billing, state, step.outcome, read_at, reading_seq)
+            state, charges = rate_consumption(billing, state, step.outcome, read_at, reading_seq)
             bodies.extend(charges)
             charge_cents = [charge.amount_cents for charge in charges]
             state = msgspec.structs.replace(state, register=step.state)
         else:
-            bodies.extend(_register_alarm(billing, step.outcome))
+            bodies.extend(register_alarm(billing, step.outcome))
             state = msgspec.structs.replace(state, register=step.state)
     balance = None if balance_cents is None else balance_cents - sum(charge_cents)
     return _apply_policy(
@@ -129,14 +131,14 @@ def evaluate_credit(
     )  # fmt: skip
 
 
-def _rate(
+def rate_consumption(
     billing: MeterBilling,
     state: MeterBillingState,
     consumption: Consumption,
     read_at: datetime,
     reading_seq: int,
 ) -> tuple[MeterBillingState, list[Charge]]:
-    """Rate the interval since the baseline; one charge entry per piece, each with its carry."""
+    """Rate the interval from the baseline to ``read_at``; one charge entry per piece, each with its carry."""
     assert state.register is not None
     meter = billing.meter
     assert meter.wallet_id is not None, "only meters with a wallet are billed"
@@ -181,7 +183,8 @@ def _command_reason(action: RelayAction, hold: RelayHold | None) -> RelayReason:
     return RelayReason.CREDIT_EXHAUSTED if action is RelayAction.OPEN else RelayReason.CREDIT_RESTORED
 
 
-def _register_alarm(billing: MeterBilling, alarm: RegisterAlarm) -> list[Body]:
+def register_alarm(billing: MeterBilling, alarm: RegisterAlarm) -> list[Body]:
+    """The alarm entry for a refused reading: only its first occurrence is journalled."""
     if alarm.repeated:
         return []  # the first occurrence is journalled; one per poll would drown the journal
     return [Alarm(meter_id=billing.meter.id, kind=REGISTER_ALARMS[alarm.kind], detail=alarm.reason)]

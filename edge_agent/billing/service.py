@@ -24,11 +24,13 @@ from edge_agent.billing.balances import CloudTerms, PocketBalances, PocketKey
 from edge_agent.billing.decide import BillingStep, MeterBilling, bill_reading, evaluate_credit
 from edge_agent.billing.holds import OperatorHolds
 from edge_agent.billing.meters import build_meter_billing
+from edge_agent.billing.replacement import close_old_meter, revealed_replacement
 from edge_agent.billing.state import MeterBillingState, decode_state, encode_state
 from edge_agent.config.model import EdgeConfig, MeterConfig
 from edge_agent.relay.controller import RelayController
 from edge_agent.store.journal import Journal, Transaction
 from edge_agent.store.statements import (
+    CLEAR_OPEN_ALARM,
     INSERT_CHARGE_INDEX,
     UPSERT_METER_STATE,
     UPSERT_OPEN_ALARM,
@@ -44,6 +46,7 @@ from shared.credit import (
 )
 from shared.journal import (
     Alarm,
+    AlarmKind,
     Charge,
     CreditApplied,
     Entry,
@@ -101,6 +104,8 @@ class BillingService:
         register = measurements.get(BILLING_REGISTER[billing.meter.utility])
         step: BillingStep | None = None
         with self.journal.transaction(self.clock()) as txn:
+            if billing.meter.wallet_id is not None and register is not None:
+                self._close_replaced_meter(txn, billing, register, read_at)
             reading = txn.append(
                 Reading(meter_id=meter_id, read_at=read_at, source=source, measurements=measurements,
                         billing_register=register)
@@ -219,6 +224,23 @@ class BillingService:
                 self._record(txn, meter, step)
                 steps.append((meter, step))
         return steps
+
+    def _close_replaced_meter(
+        self, txn: Transaction, billing: MeterBilling, register: Decimal, read_at: datetime
+    ) -> None:
+        """If this is a new meter's first reading, journal the replacement and the old meter's close."""
+        meter = billing.meter
+        replaced = revealed_replacement(billing, self.states[meter.id], register, read_at)
+        if replaced is None:
+            return
+        entry = txn.append(replaced)
+        state, bodies = close_old_meter(billing, self.states[meter.id], replaced, entry.seq)
+        for kind in (AlarmKind.REVERSE_REGISTER, AlarmKind.IMPLAUSIBLE_READING):
+            txn.execute(CLEAR_OPEN_ALARM, (meter.id, kind.value))  # the swap explains them
+        self._record(txn, meter, BillingStep(bodies, [], state, None))
+        log.info("meter %s: meter %s replaced by %s (old final register %s, new first register %s)",
+                 meter.id, replaced.old_serial, replaced.new_serial, replaced.old_final_register,
+                 replaced.new_first_register)  # fmt: skip
 
     def _end_emergency_reconnects(self, txn: Transaction, pockets: set[PocketKey]) -> None:
         for billing in self.meters.values():

@@ -16,10 +16,13 @@ class MeterBillingState(msgspec.Struct, frozen=True, kw_only=True):
     """The register baseline, month-to-date consumption, sub-cent carry and credit-policy state.
 
     ``register`` is ``None`` until the meter's first reading sets the baseline; nothing is billed
-    for the consumption before it.
+    for the consumption before it. ``serial`` is the serial of the meter the baseline was read
+    from (``None`` until the configuration names one): a different serial in the configuration is
+    a meter replacement.
     """
 
     register: RegisterState | None = None
+    serial: str | None = None
     month_to_date: MonthToDate | None = None
     carry: Decimal = ZERO
     policy: PolicyState = msgspec.field(default_factory=PolicyState)

@@ -15,13 +15,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from edge_agent.config.meter_replacement import REPLACEMENT_KEYS, replacement_readings
 from edge_agent.config.model import MeterConfig
 from edge_agent.config.reader import Section
 from firmware_profiles import FirmwareProfileError, Profile, ProfileRegistry, Transport
 from shared.journal import Pocket
 from shared.quantities import Utility
 
-COMMON_KEYS = {"id", "unit", "utility", "profile", "wallet", "pocket"}
+COMMON_KEYS = {"id", "unit", "utility", "profile", "wallet", "pocket", "serial", *REPLACEMENT_KEYS}
 #: Each connection key and the keys only a meter with that connection may have.
 CONNECTION_KEYS: dict[str, tuple[Transport, set[str]]] = {
     "bus": (Transport.MODBUS, {"address", "poll_interval_s"}),
@@ -55,11 +56,14 @@ def parse_meter(section: Section, context: MeterContext) -> MeterConfig:
     utility = section.choice("utility", Utility)
     profile = _profile(section, context.registry, transport)
     wallet = section.optional_text("wallet")
+    old_final, new_first = replacement_readings(section)
     meter = MeterConfig(
         id=section.text("id"), unit=section.text("unit"), utility=utility, profile=profile.model_id,
         bus=None, address=None, poll_interval_s=DEFAULT_UPLINK_INTERVAL_S, wallet_id=wallet,
         pocket=section.choice("pocket", Pocket, Pocket.for_utility(utility)),
         credit_limit_cents=context.credit_limits.get(wallet, 0) if wallet else 0,
+        serial=section.optional_text("serial"), old_meter_final_register=old_final,
+        new_meter_first_register=new_first,
     )  # fmt: skip
     if transport is Transport.MODBUS:
         return _modbus(section, context, meter)

@@ -83,6 +83,14 @@ class MeterConfig:
     pulse_input: str | None = None
     #: Seconds between logged samples, where only the device's own configuration says (Adeunis).
     history_period_s: int | None = None
+    #: The installed meter's serial number. A new serial for the same meter id is a meter
+    #: replacement (``edge_agent/billing/replacement.py``).
+    serial: str | None = None
+    #: The installer's readings at a replacement, in base units (Wh or L): the old meter's final
+    #: register and the new meter's register when installed. Without them the agent takes the old
+    #: meter's last reading and the new meter's first.
+    old_meter_final_register: Decimal | None = None
+    new_meter_first_register: Decimal | None = None
 
     @property
     def transport(self) -> Transport:
