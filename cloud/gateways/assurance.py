@@ -1,10 +1,17 @@
-"""Revenue assurance: re-rate every uploaded charge with the shared rating code and flag differences.
+"""Revenue assurance: re-derive every charge from the uploaded readings and flag any difference.
 
-A charge carries everything rating needs: the interval, the quantity, the month and month-to-date
-quantity before it, the meter's sub-cent carry before it, and the tariff version and band it was
-priced in. The cloud rates the same interval from the estate's stored tariff texts (compiled once
-per set of texts), takes the piece in the same band and version, applies the same carry rule and
-compares cents. Any difference, or a charge that cannot be re-rated at all, is a finding.
+Two checks, both with the shared metering, rating and money code the gateway bills with:
+
+- from the readings (:mod:`cloud.gateways.rederive`): per meter, the cloud keeps its own register
+  baseline, month-to-date and sub-cent carry, derived from the stored readings in journal order,
+  and compares each reading's charges with what it derives (a forged quantity, a month-to-date or
+  carry that breaks the chain, a reading billed with no charge, a charge with no reading). The
+  state is loaded once per batch and saved once, so a batch may end between a reading and its
+  charges;
+- from the charge's own fields (:func:`rerate`), for every charge the readings did not confirm:
+  the interval, quantity, month-to-date and carry it states are rated again and the cents compared.
+
+Any difference is a finding, stored once per (gateway, seq) with every reason found for it.
 """
 
 from __future__ import annotations
@@ -15,13 +22,20 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.gateways.config import GatewayContext
-from shared.journal import Charge
+from cloud.gateways.rederive import Discrepancy, MeterAssurance, MeterTerms, walk
+from firmware_profiles import UnknownProfileError
+from firmware_profiles.registry import packaged_registry
+from shared.journal import Charge, Entry, MeterReplaced, Reading
+from shared.metering import RegisterSpec
+from shared.metering.limits import MAX_RATE_PER_HOUR
 from shared.money import charge_with_carry
 from shared.quantities import Utility
+from shared.sync.gateway_api import GatewayConfigDocument
 from shared.tariffs import (
     CompiledTariff,
     MonthToDate,
@@ -33,9 +47,14 @@ from shared.tariffs import (
     rate_interval,
 )
 
-_TEXTS = text("""
-    SELECT t.utility, v.toml_text FROM tariffs t JOIN tariff_versions v ON v.tariff_id = t.id
-    WHERE t.estate_id = :estate ORDER BY t.utility, v.effective_from
+_STATES = text("""
+    SELECT meter_id, state FROM gateway_assurance_meters
+    WHERE gateway_id = :gateway AND (meter_id = ANY(CAST(:meters AS text[])) OR open_seq IS NOT NULL)
+""")
+_SAVE_STATES = text("""
+    INSERT INTO gateway_assurance_meters (gateway_id, meter_id, state, open_seq)
+    SELECT :gateway, * FROM unnest(CAST(:meter AS text[]), CAST(:state AS text[]), CAST(:open AS bigint[]))
+    ON CONFLICT (gateway_id, meter_id) DO UPDATE SET state = excluded.state, open_seq = excluded.open_seq
 """)
 _FINDINGS = text("""
     INSERT INTO gateway_charge_discrepancies
@@ -122,38 +141,137 @@ def _rate(tariff: CompiledTariff, charge: Charge) -> RatingResult | str:
         return f"cannot be re-rated: {error}"
 
 
-async def check_charges(
-    session: AsyncSession, context: GatewayContext, charges: Sequence[tuple[int, Charge]]
+async def check_batch(
+    session: AsyncSession,
+    context: GatewayContext,
+    config: GatewayConfigDocument,
+    entries: Sequence[Entry],
 ) -> int:
-    """Re-rate the charges of an accepted batch and store the findings; returns how many."""
-    if not charges:
-        return 0
-    tariffs = await _tariffs(session, context.estate.id)
+    """Check an accepted batch's readings and charges; store the findings and return how many."""
+    meters = {e.body.meter_id for e in entries if isinstance(e.body, (Reading, Charge, MeterReplaced))}
+    terms, tariffs = meter_terms(config)
+    states = await _load_states(session, context.gateway_id, meters)
+    outcome = walk(((entry.seq, entry.body) for entry in entries), states, terms)
+    found = {d.seq: d for d in outcome.discrepancies}
     ratings: dict[RatingKey, RatingResult | str] = {}
-    findings = [
-        f for seq, charge in charges if (f := rerate(tariffs.get(charge.utility), seq, charge, ratings))
-    ]
-    if findings:
-        await (await session.connection()).execute(
-            _FINDINGS,
-            {
-                "gateway": context.gateway_id,
-                "seq": [f.seq for f in findings],
-                "meter": [f.charge.meter_id for f in findings],
-                "version": [f.charge.tariff_version for f in findings],
-                "charged": [f.charge.amount_cents for f in findings],
-                "rerated": [f.rerated_cents for f in findings],
-                "detail": [f.detail for f in findings],
-            },
+    for seq, charge in outcome.unconfirmed:
+        own = rerate(tariffs.get(charge.utility), seq, charge, ratings)
+        if own is not None:
+            found[seq] = _merge(found.get(seq), own)
+    await _save_states(session, context.gateway_id, {m: outcome.states[m] for m in outcome.changed})
+    await _store_findings(session, context.gateway_id, list(found.values()))
+    return len(found)
+
+
+def _merge(derived: Discrepancy | None, own: Finding) -> Discrepancy:
+    """One finding per entry: what the readings say first, then what its own fields re-rate to."""
+    charge = own.charge
+    if derived is None:
+        return Discrepancy(
+            own.seq,
+            charge.meter_id,
+            charge.tariff_version,
+            charge.amount_cents,
+            own.rerated_cents,
+            own.detail,
         )
-    return len(findings)
+    rerated = own.rerated_cents if derived.rerated_cents is None else derived.rerated_cents
+    return Discrepancy(
+        own.seq,
+        charge.meter_id,
+        charge.tariff_version,
+        charge.amount_cents,
+        rerated,
+        f"{derived.detail}; re-rated from its own fields: {own.detail}",
+    )
 
 
-async def _tariffs(session: AsyncSession, estate_id: int) -> dict[Utility, CompiledTariff | None]:
-    texts: dict[Utility, list[str]] = {}
-    for utility, toml_text in await (await session.connection()).execute(_TEXTS, {"estate": estate_id}):
-        texts.setdefault(Utility(utility), []).append(toml_text)
-    return {utility: compiled_tariff(tuple(versions)) for utility, versions in texts.items()}
+_STATE_ENCODER = msgspec.json.Encoder(decimal_format="string")
+_STATE_DECODER = msgspec.json.Decoder(MeterAssurance)
+
+
+async def _load_states(session: AsyncSession, gateway_id: int, meters: set[str]) -> dict[str, MeterAssurance]:
+    params = {"gateway": gateway_id, "meters": sorted(meters)}
+    rows = await (await session.connection()).execute(_STATES, params)
+    return {row.meter_id: _STATE_DECODER.decode(row.state) for row in rows}
+
+
+async def _save_states(session: AsyncSession, gateway_id: int, states: dict[str, MeterAssurance]) -> None:
+    if not states:
+        return
+    ordered = sorted(states.items())
+    params = {
+        "gateway": gateway_id,
+        "meter": [meter for meter, _ in ordered],
+        "state": [_STATE_ENCODER.encode(state).decode() for _, state in ordered],
+        "open": [None if state.open is None else state.open.seq for _, state in ordered],
+    }
+    await (await session.connection()).execute(_SAVE_STATES, params)
+
+
+async def _store_findings(session: AsyncSession, gateway_id: int, findings: list[Discrepancy]) -> None:
+    if not findings:
+        return
+    await (await session.connection()).execute(
+        _FINDINGS,
+        {
+            "gateway": gateway_id,
+            "seq": [f.seq for f in findings],
+            "meter": [f.meter_id for f in findings],
+            "version": [f.tariff_version for f in findings],
+            "charged": [f.charged_cents for f in findings],
+            "rerated": [f.rerated_cents for f in findings],
+            "detail": [f.detail[:2000] for f in findings],
+        },
+    )
+
+
+#: Per config document (kept alive with its terms, so its id is not reused while cached).
+_TERMS: dict[
+    int, tuple[GatewayConfigDocument, dict[str, MeterTerms], dict[Utility, CompiledTariff | None]]
+] = {}
+_TERMS_MAX = 256
+
+
+def meter_terms(
+    config: GatewayConfigDocument,
+) -> tuple[dict[str, MeterTerms], dict[Utility, CompiledTariff | None]]:
+    """Each billed meter's register spec and tariff, and each utility's tariff, from the config.
+
+    Only meters with a wallet are billed (as on the gateway). A pulse counter's register is in
+    litres or Wh scaled by a weight only the gateway holds, so the cloud does not know where it
+    rolls over: a backwards step of one is never taken for a rollover here.
+    """
+    cached = _TERMS.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1], cached[2]
+    tariffs = {utility: compiled_tariff(tuple(texts)) for utility, texts in config.tariffs.items()}
+    terms = {}
+    for meter in config.meters:
+        if meter.wallet_id is not None:
+            spec = _register_spec(meter.profile, meter.utility)
+            terms[meter.id] = MeterTerms(spec=spec, tariff=tariffs.get(meter.utility))
+    if len(_TERMS) >= _TERMS_MAX:
+        _TERMS.clear()
+    _TERMS[id(config)] = (config, terms, tariffs)
+    return terms, tariffs
+
+
+#: The register of a meter whose profile the cloud does not know (its gateway would refuse the
+#: config): one base unit per step and no declared maximum, so a backwards step is never a rollover.
+_UNKNOWN_PROFILE_RESOLUTION = Decimal(1)
+
+
+@lru_cache(maxsize=256)
+def _register_spec(profile_id: str, utility: Utility) -> RegisterSpec:
+    rate = MAX_RATE_PER_HOUR[utility]
+    try:
+        profile = packaged_registry().get(profile_id)
+    except UnknownProfileError:
+        return RegisterSpec(resolution=_UNKNOWN_PROFILE_RESOLUTION, max_rate_per_h=rate)
+    pulses = profile.payload is not None and profile.payload.pulses_become is not None
+    maximum = None if pulses else profile.billing.declared_maximum
+    return RegisterSpec(resolution=profile.billing.resolution, maximum=maximum, max_rate_per_h=rate)
 
 
 @lru_cache(maxsize=64)

@@ -2,7 +2,8 @@
 
 - ``gateway enrolment-code --gateway ID [--ttl-min N] [--json]`` prints a one-time code (shown once).
 - ``gateway alarms --gateway ID [--json]`` lists the gateway's and the cloud's alarms about it.
-- ``gateway discrepancies --gateway ID [--json]`` lists charges re-rated to different cents.
+- ``gateway discrepancies --gateway ID [--json]`` lists the charges and readings revenue assurance
+  flagged: billed differently from what the readings and the tariff give.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     code.set_defaults(handler=run_enrolment_code)
     for name, handler, text in (
         ("alarms", run_alarms, "alarms the gateway journalled and the cloud raised about it"),
-        ("discrepancies", run_discrepancies, "charges the cloud re-rated to different cents"),
+        ("discrepancies", run_discrepancies, "charges and readings billed differently from the readings"),
     ):
         listing = commands.add_parser(name, help=text, description=f"List {text}.")
         listing.add_argument("--gateway", type=int, required=True, metavar="GATEWAY_ID")
@@ -122,7 +123,7 @@ def run_alarms(args: argparse.Namespace) -> int:
 
 
 def run_discrepancies(args: argparse.Namespace) -> int:
-    """Print the charges re-rated to different cents."""
+    """Print the entries revenue assurance flagged, by seq."""
     from cloud.gateways.reports import list_discrepancies
 
     async def rows(session: Any) -> list[dict[str, Any]]:

@@ -14,13 +14,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import ValidationFailed
-from cloud.gateways.assurance import check_charges
+from cloud.gateways.assurance import check_batch
 from cloud.gateways.charges import post_charges
 from cloud.gateways.config import GatewayContext, current_config
 from cloud.gateways.facts import raise_cloud_alarm, sort_entries, store_entries, store_facts
 from cloud.gateways.models import GatewaySyncState
 from shared.journal import ChainHead, Pocket
 from shared.sync import AckStatus, BatchAck, JournalBatch, PocketBalance, assess_batch, overlap_seqs
+from shared.sync.gateway_api import GatewayConfigDocument
 
 _LOCK_HEAD = text("SELECT head_seq, head_hash FROM gateway_sync_state WHERE gateway_id = :gateway FOR UPDATE")
 _HASHES = text("""
@@ -42,20 +43,21 @@ async def ingest_batch(session: AsyncSession, context: GatewayContext, batch: Jo
             f"journal batch: gateway_id {batch.gateway_id!r} is not the signing gateway {context.gateway_id}"
         )
     stored = await _lock_head(session, context.gateway_id)
+    # Built before storing: revenue assurance bills the batch's readings with the config's meters.
+    config = await current_config(session, context)
     entries = batch.encoded_entries()
     overlap = overlap_seqs(entries, stored=stored)
     assessment = assess_batch(
         entries, stored=stored, stored_hashes=await _stored_hashes(session, context, overlap)
     )
     if assessment.status is AckStatus.ACCEPTED:
-        await _store(session, context, assessment.to_store)
+        await _store(session, context, config, assessment.to_store)
         params = {"gateway": context.gateway_id, "seq": assessment.head.seq, "hash": assessment.head.hash}
         await (await session.connection()).execute(_MOVE_HEAD, params)
     elif assessment.status is AckStatus.BROKEN_CHAIN:
         await raise_cloud_alarm(
             session, context.gateway_id, "broken_chain", f"journal batch refused: {assessment.detail}"
         )
-    config = await current_config(session, context)
     wallets = sorted({int(meter.wallet_id) for meter in config.meters if meter.wallet_id is not None})
     balances = await pocket_balances(session, wallets, posted_through_seq=assessment.head.seq)
     return assessment.ack(balances=balances, config_version=config.version)
@@ -78,12 +80,14 @@ async def _stored_hashes(session: AsyncSession, context: GatewayContext, seqs: r
     return {row.seq: row.hash for row in await (await session.connection()).execute(_HASHES, params)}
 
 
-async def _store(session: AsyncSession, context: GatewayContext, encoded: list[bytes]) -> None:
+async def _store(
+    session: AsyncSession, context: GatewayContext, config: GatewayConfigDocument, encoded: list[bytes]
+) -> None:
     entries = await store_entries(session, context.gateway_id, encoded)
     facts = sort_entries(entries)
     await store_facts(session, context.gateway_id, facts)
     await post_charges(session, context, facts.charges)
-    await check_charges(session, context, facts.charges)
+    await check_batch(session, context, config, entries)
 
 
 async def pocket_balances(

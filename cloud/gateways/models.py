@@ -126,7 +126,8 @@ class RelayState(Base):
 
 
 class ChargeDiscrepancy(Base):
-    """A charge whose cents differ from the cloud's re-rating of the same inputs (revenue assurance)."""
+    """An entry revenue assurance flagged: a charge the readings or its own fields re-rate differently,
+    or a reading whose consumption was not charged (``charged_cents`` 0)."""
 
     __tablename__ = "gateway_charge_discrepancies"
 
@@ -138,6 +139,19 @@ class ChargeDiscrepancy(Base):
     rerated_cents: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MeterAssuranceState(Base):
+    """The cloud's own billing state of one meter of a gateway, derived from its stored readings
+    (``cloud.gateways.rederive.MeterAssurance`` as JSON); ``open_seq`` is the reading whose charges
+    may still arrive in the next batch."""
+
+    __tablename__ = "gateway_assurance_meters"
+
+    gateway_id: Mapped[int] = mapped_column(ForeignKey("gateways.id"), primary_key=True)
+    meter_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    open_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RelayCommandRecord(Base):

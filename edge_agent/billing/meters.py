@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import cache
 
 from edge_agent.billing.decide import MeterBilling
 from edge_agent.config.model import EdgeConfig, MeterConfig
 from firmware_profiles import ProfileRegistry, pulse_billing
 from shared.metering import RegisterSpec
-from shared.quantities import Utility
+from shared.metering.limits import MAX_RATE_PER_HOUR
 from shared.tariffs import CompiledTariff, TariffSchedule, compile_tariff
-
-#: The most a register may plausibly advance per hour; a faster jump is an alarm, not a bill.
-#: Electricity: a 100 A three-phase supply (3 x 100 A x 230 V = 69 kW) bounds single- and
-#: three-phase units alike. Water: 10 kL/h, far above a household's 25 mm connection.
-MAX_RATE_PER_HOUR: dict[Utility, Decimal] = {
-    Utility.ELECTRICITY: Decimal(69_000),
-    Utility.SOLAR: Decimal(69_000),
-    Utility.WATER: Decimal(10_000),
-    Utility.HOT_WATER: Decimal(10_000),
-}
 
 
 def build_meter_billing(meter: MeterConfig, config: EdgeConfig, registry: ProfileRegistry) -> MeterBilling:

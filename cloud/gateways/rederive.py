@@ -1,0 +1,393 @@
+"""Re-deriving charges from the readings: the cloud's own register, month-to-date and carry per meter.
+
+Pure: no I/O. :func:`walk` goes once over the entries of an accepted batch in journal order with
+the shared register and rating code, exactly as the gateway's billing does (``edge_agent.billing.
+decide``): a meter's first reading sets its baseline; each later reading advances it
+(``advance_register``: rollover, a reverse step or an implausible jump bills nothing); the
+consumption is rated from the baseline's time to the reading's, piece by piece, each piece carrying
+the month-to-date and the sub-cent carry left by the one before; ``meter_replaced`` closes the old
+register (its final reading may be billed) and starts the new one's baseline.
+
+The gateway journals a reading and its charges in one transaction, so a reading's charges are the
+charges right after it, citing its seq. Each is compared, field by field, with the charge the cloud
+derives in its place as it arrives; whatever entry comes next settles the reading (charges due and
+not journalled). Every difference is a discrepancy: a reading with no charge for its consumption, a
+charge for none, a forged quantity, a month-to-date or carry that does not follow from the meter's
+previous charge, a charge citing no reading just before it. A batch may end inside a reading's
+charges: the open reading is kept in the meter's state for the next batch.
+
+What the cloud cannot know it takes from the gateway rather than guess: the first reading it holds
+for a meter (or the first after a discrepancy) starts its baseline and, when charged, the
+month-to-date and carry are taken from the first charge that follows; those charges are still
+re-rated from their own fields (:mod:`cloud.gateways.assurance`). Readings of a meter without a
+wallet in the cloud's configuration are not billed, as on the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from shared.journal import Charge, MeterReplaced, Reading
+from shared.journal.bodies import Body
+from shared.metering import (
+    Consumption,
+    MeteringError,
+    RegisterSpec,
+    RegisterState,
+    advance_register,
+    start_register,
+)
+from shared.money import ZERO, charge_with_carry
+from shared.tariffs import CompiledTariff, MonthToDate, TariffError, rate_interval
+
+
+@dataclass(frozen=True, slots=True)
+class MeterTerms:
+    """What billing a meter depends on, from the cloud's config: its register spec and tariff."""
+
+    spec: RegisterSpec
+    tariff: CompiledTariff | None
+
+
+class ExpectedCharge(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields of one charge the readings call for, named as in :class:`Charge`."""
+
+    interval_start: datetime
+    interval_end: datetime
+    quantity: Decimal
+    band: str
+    tariff_version: str
+    month: str
+    month_to_date_quantity_before: Decimal
+    carry_before: Decimal
+    amount_cents: int
+
+
+_FIELDS = ExpectedCharge.__struct_fields__
+
+
+class Derived(msgspec.Struct, frozen=True, kw_only=True):
+    """The charges the cloud derives for an open reading, and the month-to-date and carry after them."""
+
+    charges: tuple[ExpectedCharge, ...]
+    month_to_date: MonthToDate
+    carry: Decimal
+
+
+class OpenReading(msgspec.Struct, frozen=True, kw_only=True):
+    """A reading (or a meter replacement) whose charges may still follow.
+
+    ``quantity`` is the consumption the cloud derives for it (``None``: nothing to bill, and
+    ``why_none`` says why); ``checked`` is false when the cloud cannot derive it (no baseline yet,
+    no tariff). ``optional`` marks a replaced meter's final reading, which the gateway may bill or
+    not. ``derived`` is filled when the first charge arrives (or at settlement); ``seen`` counts
+    the charges compared so far and ``differs`` records whether any of them differed.
+    """
+
+    seq: int
+    start: datetime | None = None
+    end: datetime | None = None
+    quantity: Decimal | None = None
+    why_none: str = ""
+    checked: bool = True
+    optional: bool = False
+    derived: Derived | str | None = None
+    seen: int = 0
+    differs: bool = False
+
+
+class MeterAssurance(msgspec.Struct, frozen=True, kw_only=True):
+    """The cloud's billing state of one meter: baseline, month-to-date, carry, and its open reading.
+
+    ``chain_known`` is false until the cloud has derived a charge chain of its own; until then the
+    month-to-date and carry are taken from the next charge.
+    """
+
+    register: RegisterState | None = None
+    month_to_date: MonthToDate | None = None
+    carry: Decimal = ZERO
+    chain_known: bool = False
+    open: OpenReading | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """One entry the cloud bills differently; ``rerated_cents`` is None when it has no figure."""
+
+    seq: int
+    meter_id: str
+    tariff_version: str
+    charged_cents: int
+    rerated_cents: int | None
+    detail: str
+
+
+@dataclass(slots=True)
+class Walk:
+    """The outcome of a batch: discrepancies; the charges the readings confirmed, and those they
+    could not (to be re-rated from their own fields); the meters whose state changed."""
+
+    states: dict[str, MeterAssurance]
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+    confirmed: set[int] = field(default_factory=set)
+    unconfirmed: list[tuple[int, Charge]] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+
+
+def walk(
+    entries: Iterable[tuple[int, Body]],
+    states: dict[str, MeterAssurance],
+    terms: Mapping[str, MeterTerms],
+) -> Walk:
+    """Go once over a batch's entries in seq order, updating ``states`` (meter id → state)."""
+    out = Walk(states)
+    open_meter = next((meter for meter, state in states.items() if state.open is not None), None)
+    last_reading: tuple[str, int] | None = None  # of a meter the cloud does not bill
+    for seq, body in entries:
+        if isinstance(body, Charge):
+            if open_meter == body.meter_id and _cites_open(states[open_meter], body):
+                _charged(out, open_meter, seq, body, terms)
+                continue
+            if open_meter is not None:
+                _settle(out, open_meter, terms)
+                open_meter = None
+            if last_reading != (body.meter_id, body.reading_seq):
+                out.discrepancies.append(_stray(seq, body))
+            out.unconfirmed.append((seq, body))
+            continue
+        if open_meter is not None:
+            _settle(out, open_meter, terms)
+            open_meter = None
+        last_reading = None
+        if isinstance(body, Reading | MeterReplaced):
+            meter_terms = terms.get(body.meter_id)
+            if meter_terms is None:
+                last_reading = (body.meter_id, seq)
+            elif isinstance(body, MeterReplaced):
+                _replace(out, seq, body, meter_terms)
+                open_meter = body.meter_id
+            elif body.billing_register is not None:
+                _read(out, seq, body, meter_terms)
+                open_meter = body.meter_id
+    return out
+
+
+def _cites_open(state: MeterAssurance, charge: Charge) -> bool:
+    return state.open is not None and charge.reading_seq == state.open.seq
+
+
+def _put(out: Walk, meter_id: str, state: MeterAssurance) -> None:
+    out.states[meter_id] = state
+    out.changed.add(meter_id)
+
+
+def _read(out: Walk, seq: int, reading: Reading, terms: MeterTerms) -> None:
+    """Advance the meter's baseline to this reading and open it for its charges."""
+    state = out.states.get(reading.meter_id, MeterAssurance())
+    value = reading.billing_register
+    assert value is not None
+    if state.register is None:
+        try:
+            register = start_register(terms.spec, value, reading.read_at)
+        except MeteringError:
+            register = None
+        opened = OpenReading(seq=seq, checked=False)
+        _put(out, reading.meter_id, msgspec.structs.replace(state, register=register, open=opened))
+        return
+    step = advance_register(state.register, value, reading.read_at)
+    if isinstance(step.outcome, Consumption):
+        opened = OpenReading(
+            seq=seq,
+            start=state.register.read_at,
+            end=reading.read_at,
+            quantity=step.outcome.quantity,
+            checked=terms.tariff is not None,
+        )
+    else:
+        opened = OpenReading(seq=seq, why_none=step.outcome.reason)
+    _put(out, reading.meter_id, msgspec.structs.replace(state, register=step.state, open=opened))
+
+
+def _replace(out: Walk, seq: int, replaced: MeterReplaced, terms: MeterTerms) -> None:
+    """Close the old register at its final reading (billable, if the gateway bills it) and start
+    the new meter's baseline, keeping the metering point's month-to-date and carry."""
+    state = out.states.get(replaced.meter_id, MeterAssurance())
+    opened = OpenReading(seq=seq, optional=True, checked=False)
+    if state.register is not None:
+        closing = advance_register(state.register, replaced.old_final_register, replaced.replaced_at)
+        if isinstance(closing.outcome, Consumption):
+            opened = OpenReading(
+                seq=seq,
+                start=state.register.read_at,
+                end=replaced.replaced_at,
+                quantity=closing.outcome.quantity,
+                checked=terms.tariff is not None,
+                optional=True,
+            )
+    try:
+        register: RegisterState | None = start_register(
+            terms.spec, replaced.new_first_register, replaced.replaced_at
+        )
+    except MeteringError:
+        register = None
+    _put(out, replaced.meter_id, msgspec.structs.replace(state, register=register, open=opened))
+
+
+def _charged(out: Walk, meter_id: str, seq: int, charge: Charge, terms: Mapping[str, MeterTerms]) -> None:
+    """Compare a charge of the open reading with the charge the cloud derives in its place."""
+    state = out.states[meter_id]
+    opened = state.open
+    assert opened is not None
+    tariff = terms[meter_id].tariff if meter_id in terms else None
+    problem: str | None = None
+    rerated: int | None = None
+    if not opened.checked or tariff is None:
+        out.unconfirmed.append((seq, charge))
+    elif opened.quantity is None:
+        problem = f"reading {opened.seq} bills nothing ({opened.why_none}) but was charged"
+    else:
+        if opened.derived is None:
+            if not state.chain_known and opened.seen == 0:
+                state = _adopt(state, charge, tariff)
+            opened = msgspec.structs.replace(opened, derived=_derive(tariff, state, opened))
+        if isinstance(opened.derived, str):
+            problem = opened.derived
+        else:
+            assert opened.derived is not None
+            want = opened.derived.charges[opened.seen] if opened.seen < len(opened.derived.charges) else None
+            rerated = None if want is None else want.amount_cents
+            problem = _difference(charge, want)
+            if problem is None:
+                out.confirmed.add(seq)
+            else:
+                problem = f"reading {opened.seq}: {problem}"
+    if problem is not None:
+        out.discrepancies.append(_found(seq, charge, rerated, problem))
+        out.unconfirmed.append((seq, charge))
+    opened = msgspec.structs.replace(
+        opened, seen=opened.seen + 1, differs=opened.differs or problem is not None
+    )
+    _put(out, meter_id, msgspec.structs.replace(state, open=opened))
+
+
+def _settle(out: Walk, meter_id: str, terms: Mapping[str, MeterTerms]) -> None:
+    """Close the open reading: flag charges due and not journalled, and move the meter's chain on."""
+    state = out.states[meter_id]
+    opened = state.open
+    assert opened is not None
+    state = msgspec.structs.replace(state, open=None)
+    tariff = terms[meter_id].tariff if meter_id in terms else None
+    if not opened.checked or tariff is None or opened.quantity is None:
+        # Nothing derived to move on with: the next charge starts the chain again.
+        known = state.chain_known and opened.seen == 0
+        _put(out, meter_id, msgspec.structs.replace(state, chain_known=known))
+        return
+    derived = opened.derived if opened.derived is not None else _derive(tariff, state, opened)
+    if isinstance(derived, str):
+        _put(out, meter_id, msgspec.structs.replace(state, chain_known=False))
+        return
+    missing = derived.charges[opened.seen :]
+    if missing and not (opened.optional and opened.seen == 0):
+        out.discrepancies.append(_missing(meter_id, opened, missing))
+    if opened.differs or missing:
+        # Each difference is reported where it first appears; the next charge starts a new chain.
+        _put(out, meter_id, msgspec.structs.replace(state, chain_known=False))
+    elif opened.seen:
+        moved = msgspec.structs.replace(state, month_to_date=derived.month_to_date, carry=derived.carry)
+        _put(out, meter_id, moved)
+    else:
+        _put(out, meter_id, state)
+
+
+def _missing(meter_id: str, opened: OpenReading, missing: tuple[ExpectedCharge, ...]) -> Discrepancy:
+    cents = sum(piece.amount_cents for piece in missing)
+    assert opened.start is not None
+    detail = (
+        f"reading {opened.seq}: the register moved {opened.quantity} since {opened.start.isoformat()}; "
+        f"{len(missing)} charge(s) of {cents} cents in all are due for it and were not journalled"
+    )
+    return Discrepancy(opened.seq, meter_id, missing[0].tariff_version, 0, cents, detail)
+
+
+def _adopt(state: MeterAssurance, first: Charge, tariff: CompiledTariff) -> MeterAssurance:
+    """Start the cloud's chain from the month-to-date and carry the gateway's charge says it had."""
+    try:
+        month_start = _month_start(tariff, first.interval_start)
+    except TariffError:
+        return state
+    start = MonthToDate(month_start, first.month_to_date_quantity_before)
+    return msgspec.structs.replace(state, month_to_date=start, carry=first.carry_before, chain_known=True)
+
+
+def _derive(tariff: CompiledTariff, state: MeterAssurance, opened: OpenReading) -> Derived | str:
+    assert opened.start is not None and opened.end is not None and opened.quantity is not None
+    try:
+        return expected_charges(
+            tariff,
+            opened.start,
+            opened.end,
+            opened.quantity,
+            month_to_date=state.month_to_date,
+            carry=state.carry,
+        )
+    except TariffError as error:
+        return f"reading {opened.seq} cannot be rated: {error}"
+
+
+def expected_charges(
+    tariff: CompiledTariff,
+    start: datetime,
+    end: datetime,
+    quantity: Decimal,
+    *,
+    month_to_date: MonthToDate | None,
+    carry: Decimal,
+) -> Derived:
+    """The charges the gateway journals for one interval, as its billing computes them, with the
+    month-to-date and carry they leave."""
+    result = rate_interval(tariff, start, end, quantity, month_to_date)
+    running, pieces = month_to_date, []
+    for piece in result.charges:
+        month_start = _month_start(tariff, piece.start)
+        consumed = running.consumed if running is not None and running.month_start == month_start else ZERO
+        carried = charge_with_carry(piece.amount, carry)
+        pieces.append(
+            ExpectedCharge(
+                interval_start=piece.start, interval_end=piece.end, quantity=piece.quantity, band=piece.band,
+                tariff_version=piece.tariff_version, month=f"{month_start.year:04d}-{month_start.month:02d}",
+                month_to_date_quantity_before=consumed, carry_before=carry, amount_cents=carried.cents,
+            )
+        )  # fmt: skip
+        running = MonthToDate(month_start, consumed + piece.quantity)
+        carry = carried.carry
+    return Derived(charges=tuple(pieces), month_to_date=result.state, carry=carry)
+
+
+def _difference(charge: Charge, expected: ExpectedCharge | None) -> str | None:
+    if expected is None:
+        return "the readings give no further charge for it"
+    wrong = [
+        f"{name} {getattr(charge, name)} where the readings give {getattr(expected, name)}"
+        for name in _FIELDS
+        if getattr(charge, name) != getattr(expected, name)
+    ]
+    return "; ".join(wrong) or None
+
+
+def _stray(seq: int, charge: Charge) -> Discrepancy:
+    cites = "no reading" if charge.reading_seq is None else f"reading {charge.reading_seq}"
+    detail = f"charge cites {cites}, which is not a reading of meter {charge.meter_id} just before it"
+    return _found(seq, charge, None, detail)
+
+
+def _found(seq: int, charge: Charge, rerated: int | None, detail: str) -> Discrepancy:
+    return Discrepancy(seq, charge.meter_id, charge.tariff_version, charge.amount_cents, rerated, detail)
+
+
+def _month_start(tariff: CompiledTariff, at: datetime) -> datetime:
+    return tariff.plan_at(tariff.instant_us(at)).month_start

@@ -1,0 +1,205 @@
+"""Revenue assurance from the readings: the cloud derives each meter's consumption, month-to-date and
+carry from the uploaded registers and flags every charge that does not follow from them, across
+batches that end anywhere (between a reading and its charges too)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import msgspec
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cloud.database.session import transaction
+from cloud.gateways.models import ChargeDiscrepancy
+from cloud.gateways.reports import list_discrepancies
+from shared.journal import AlarmKind, Charge, MeterReplaced, Reading, ReadingSource, decode_entry
+from shared.quantities import Measurement
+from shared.sync import AckStatus
+from tests.integration.cloud.conftest import EVERYTHING
+from tests.integration.sync_cloud.conftest import Site
+from tests.integration.sync_cloud.gateway import MeterState, SimulatedGateway
+from tests.integration.sync_cloud.test_journal_intake import bill, send
+
+pytestmark = pytest.mark.anyio
+
+
+def journal_reading(gateway: SimulatedGateway, site: Site, register: Decimal, read_at: datetime) -> int:
+    """A reading journalled with no charge after it (a baseline, or a reading the gateway failed to bill)."""
+    return gateway.append(
+        Reading(
+            meter_id=str(site.meter_id),
+            read_at=read_at,
+            source=ReadingSource.MODBUS,
+            measurements={Measurement.ENERGY_IMPORT_WH: register},
+            billing_register=register,
+        )
+    )
+
+
+def commission(gateway: SimulatedGateway, site: Site, meter: MeterState) -> None:
+    """The meter's first reading: it sets the baseline and bills nothing, as on the gateway."""
+    journal_reading(gateway, site, meter.register, meter.read_at)
+
+
+async def upload(
+    client: httpx.AsyncClient, gateway: SimulatedGateway, sent: int, batch_size: int = 1000
+) -> int:
+    """Send everything after seq ``sent`` in batches of ``batch_size``; return the new last seq sent."""
+    while sent < len(gateway.entries):
+        last = min(len(gateway.entries), sent + batch_size)
+        ack = await send(client, gateway, sent + 1, last)
+        assert ack.status is AckStatus.ACCEPTED
+        sent = last
+    return sent
+
+
+async def findings(engine: AsyncEngine, site: Site) -> Sequence[ChargeDiscrepancy]:
+    async with transaction(engine) as session:
+        return await list_discrepancies(session, EVERYTHING, site.gateway_id, limit=1000)
+
+
+def charge_seqs(gateway: SimulatedGateway, reading_seq: int) -> list[int]:
+    return [
+        entry.seq
+        for entry in map(decode_entry, gateway.entries)
+        if isinstance(entry.body, Charge) and entry.body.reading_seq == reading_seq
+    ]
+
+
+async def test_a_forged_quantity_billed_with_a_consistent_chain_is_flagged(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    bill(gateway, meter, site, 60, "4000")
+    # The gateway bills 500 Wh more than the register moved: amounts, month-to-date and carry all
+    # follow from the forged quantity, and the entry is sealed, so the chain verifies.
+    meter.register -= Decimal(500)
+    [forged, standing] = bill(gateway, meter, site, 60, "3000")
+    forged_seqs = charge_seqs(gateway, forged.reading_seq or 0)
+    bill(gateway, meter, site, 60, "2000")
+
+    await upload(client, gateway, 0)
+
+    # Both charges of that reading are wrong: the energy, and the month-to-date the standing
+    # charge states after it. The chain after them is not flagged again.
+    energy, after = await findings(engine, site)
+    assert [energy.seq, after.seq] == forged_seqs
+    assert f"quantity {forged.quantity} where the readings give {forged.quantity - 500}" in energy.detail
+    assert energy.charged_cents == forged.amount_cents
+    assert energy.rerated_cents is not None and energy.rerated_cents < forged.amount_cents
+    assert f"month_to_date_quantity_before {standing.month_to_date_quantity_before} where" in after.detail
+
+
+async def test_a_forged_month_to_date_is_flagged(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    bill(gateway, meter, site, 60, "4000")
+    bill(gateway, meter, site, 60, "4000")
+    # The gateway claims 60 kWh more of the month already used: the cents are right for that
+    # claim (re-rating the charge from its own fields agrees), but the readings say otherwise.
+    assert meter.month_to_date is not None
+    meter.month_to_date = msgspec.structs.replace(
+        meter.month_to_date, consumed=meter.month_to_date.consumed + Decimal(60_000)
+    )
+    forged_charges = bill(gateway, meter, site, 60, "4000")
+    forged = forged_charges[0]
+
+    await upload(client, gateway, 0)
+
+    flagged = await findings(engine, site)
+    assert [f.seq for f in flagged] == charge_seqs(gateway, forged.reading_seq or 0)
+    finding = flagged[0]
+    true_before = forged.month_to_date_quantity_before - 60_000
+    assert (
+        f"month_to_date_quantity_before {forged.month_to_date_quantity_before} "
+        f"where the readings give {true_before}"
+    ) in finding.detail
+
+
+async def test_a_reading_without_its_charge_is_flagged_once_the_next_batch_shows_none_followed(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    bill(gateway, meter, site, 60, "4000")
+    meter.register += Decimal(3000)
+    meter.read_at += timedelta(minutes=60)
+    unbilled_seq = journal_reading(gateway, site, meter.register, meter.read_at)
+
+    # The batch ends right after the reading: its charges could still be in the next one.
+    sent = await upload(client, gateway, 0)
+    assert await findings(engine, site) == []
+
+    bill(gateway, meter, site, 60, "2000")
+    await upload(client, gateway, sent)
+
+    [finding] = await findings(engine, site)
+    assert (finding.seq, finding.charged_cents) == (unbilled_seq, 0)
+    assert finding.rerated_cents is not None and finding.rerated_cents > 0
+    assert "the register moved 3000" in finding.detail and "not journalled" in finding.detail
+
+
+async def test_a_charge_that_cites_no_reading_before_it_is_flagged(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    [charge, *_] = bill(gateway, meter, site, 60, "4000")
+    gateway.alarm(str(site.meter_id), AlarmKind.TAMPER, "cover opened")
+    stray_seq = gateway.append(charge)
+
+    await upload(client, gateway, 0)
+
+    [finding] = await findings(engine, site)
+    assert finding.seq == stray_seq
+    assert f"charge cites reading {charge.reading_seq}, which is not a reading" in finding.detail
+
+
+async def test_seventy_two_correct_readings_across_batches_and_a_month_end_flag_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    # Every 8 hours for 24 days, from 20 November: into December, through every block.
+    for index in range(72):
+        bill(gateway, meter, site, 480, str(9_000 + 1_000 * (index % 5)))
+    last = decode_entry(gateway.entries[-1]).body
+    assert isinstance(last, Charge) and last.interval_end.month == 12
+
+    # Batches of 7 entries end between readings and their charges again and again.
+    await upload(client, gateway, 0, batch_size=7)
+
+    assert await findings(engine, site) == []
+
+
+async def test_a_meter_replaced_mid_sequence_restarts_the_baseline_and_flags_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    for _ in range(5):
+        bill(gateway, meter, site, 60, "3000")
+    replaced_at = meter.read_at + timedelta(minutes=10)
+    gateway.append(
+        MeterReplaced(
+            meter_id=str(site.meter_id),
+            old_serial="SN-OLD",
+            new_serial="SN-NEW",
+            old_final_register=meter.register,
+            new_first_register=Decimal(12),
+            replaced_at=replaced_at,
+        )
+    )
+    # The gateway bills the new meter from its first register; month-to-date and carry go on.
+    meter.register, meter.read_at = Decimal(12), replaced_at
+    sent = await upload(client, gateway, 0)
+    for _ in range(5):
+        bill(gateway, meter, site, 60, "3000")
+
+    await upload(client, gateway, sent, batch_size=4)
+
+    assert await findings(engine, site) == []
+    # Without the replacement the drop from 1 015 000 Wh to 3 012 Wh would have billed nothing.
+    last = decode_entry(gateway.entries[-2]).body
+    assert isinstance(last, Charge) and last.quantity == 3000
