@@ -39,17 +39,15 @@ class DirectRows:
         self.meters: list[bytes] = []
         self.direct_meters: list[bytes] = []
         self.readings: list[bytes] = []
-        self.readings_total = 0
         # A file repeats a few date-times and a few combinations of the values after the reading.
         self._stamps: dict[bytes, bytes] = {}
         self._ends: dict[bytes, tuple[bytes, int]] = {}
 
-    def clear(self) -> None:
-        """Forget the rows written so far (after they were sent)."""
-        self.mpans.clear()
-        self.meters.clear()
-        self.direct_meters.clear()
-        self.readings.clear()
+    def fresh(self) -> "DirectRows":
+        """New, empty rows for the same file, sharing this one's caches."""
+        rows = DirectRows(self.file_ref)
+        rows._stamps, rows._ends = self._stamps, self._ends
+        return rows
 
     def add_mpan(self, mpan_ref: int, mpan_core: str) -> None:
         """A new MPAN row (for a group loaded either way: later groups of the file then see it)."""
@@ -65,7 +63,6 @@ class DirectRows:
             if not self._from_values(flow, mpan_ref, first_meter_ref, out):
                 _truncate(out, before)
                 return None
-        self.readings_total += len(self.readings) - before[2]
         return len(self.meters) - before[0]
 
     def _from_raw(self, flow: ValidatedFlow, raw: bytes, mpan_ref: int, meter_ref: int, out: _Rows) -> bool:

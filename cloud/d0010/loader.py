@@ -1,15 +1,16 @@
 """Streams the validated groups of one file into PostgreSQL while the file is parsed.
 
-Groups come in batches of about ``READINGS_PER_BATCH`` readings. For each batch one query finds
-which of its MPANs are already stored; a group whose MPAN is new goes straight into the final
-tables (``direct``), any other into the staging table, whose conflict checks run at the end
-(``storage``). Each batch is sent with one COPY per table, so memory holds one batch, and the
-server ingests one batch while Python parses the next.
+A worker thread parses the file into batches of about ``BATCH_BYTES`` and formats each group's
+rows as if its MPAN were new (``direct``), with ids chosen here. For each batch, the loop then asks
+in one query which of its MPANs are already stored: those groups' rows are dropped and the groups
+go to the staging table instead, whose conflict checks run at the end (``storage``); the rest goes
+straight into the final tables, one COPY per table. Memory holds a few batches, and the server
+ingests one batch while the worker parses and formats the next.
 
 The ids of new MPANs and meters are chosen here, counting up from values taken from their
 sequences; this is safe because every writer of those tables holds the import lock
 (``storage.serialise_imports``), taken before the first id is chosen, and the sequences are moved
-past the ids used before the transaction ends (``finish_ids``).
+past the ids used before the transaction ends (``finish_ids``). Ids of rows dropped are not reused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,10 @@ from cloud.d0010.direct import DirectRows
 from cloud.d0010.model import ValidatedFlow
 from cloud.d0010.staging import COPY_STAGING, CREATE_STAGING, StagingRows
 
-#: Readings per batch: one existence query and a few COPY statements per batch; about 1 MB of text.
-READINGS_PER_BATCH = 16_384
+#: Input bytes per batch (about 16,000 readings): one existence query and a few COPY statements each.
+BATCH_BYTES = 1 << 20
+#: What a line of a group checked line by line is taken to weigh, for the batch size.
+_LINE_BYTES = 30
 #: A batch also ends after this many groups (groups without readings still cost a row each).
 GROUPS_PER_BATCH = 8_192
 #: Batches parsed ahead of the database.
@@ -55,16 +58,14 @@ SELECT nextval(pg_get_serial_sequence('d0010_files', 'id')),
 # The batch's MPAN cores as one comma-separated text (they are digits only): a text array
 # parameter would cost a Python call per element to send.
 _STORED_MPANS = "SELECT mpan_core, id FROM d0010_mpans WHERE mpan_core = ANY(string_to_array(%s, ','))"
+# In the order of ``Prepared.rows``.
 _COPIES = (
-    ("mpans", "COPY d0010_mpans (id, mpan_core) FROM STDIN"),
-    ("meters", "COPY d0010_meters (id, mpan_ref, meter_id) FROM STDIN"),
-    ("direct_meters", "COPY d0010_direct_meters FROM STDIN"),
-    (
-        "readings",
-        "COPY d0010_readings (meter_ref, register_id, reading_at, register_reading, reading_type, "
-        "bsc_validation_status, md_reset_at, md_reset_count, meter_reading_flag, reading_method, "
-        "reason_code, reading_status, file_ref, line) FROM STDIN",
-    ),
+    "COPY d0010_mpans (id, mpan_core) FROM STDIN",
+    "COPY d0010_meters (id, mpan_ref, meter_id) FROM STDIN",
+    "COPY d0010_direct_meters FROM STDIN",
+    "COPY d0010_readings (meter_ref, register_id, reading_at, register_reading, reading_type, "
+    "bsc_validation_status, md_reset_at, md_reset_count, meter_reading_flag, reading_method, "
+    "reason_code, reading_status, file_ref, line) FROM STDIN",
 )
 
 
@@ -86,72 +87,115 @@ class Loaded:
     last_meter_ref: int = 0
 
 
+class Prepared:
+    """A batch formatted in the parsing thread as if each MPAN in it were new to the database.
+
+    ``starts`` holds, per group, where its rows begin in each of ``rows`` (MPANs, meters, listed
+    meters, readings), so the rows of a group whose MPAN turns out to be stored can be dropped.
+    """
+
+    __slots__ = ("direct", "flows", "rows", "starts")
+
+    def __init__(self, flows: list[ValidatedFlow], rows: DirectRows) -> None:
+        self.flows = flows
+        self.rows = (rows.mpans, rows.meters, rows.direct_meters, rows.readings)
+        self.starts: list[tuple[int, int, int, int]] = []
+        self.direct: list[bool] = []
+        """Per group: formatted for the final tables (else it needs staging, MPAN row aside)."""
+
+
 class Loader:
     """Loads the groups of one file (call ``load`` once), under the import lock."""
 
     def __init__(self, connection: AsyncConnection[Any]) -> None:
         self._connection = connection
         self._staging = StagingRows()
-        self._direct: DirectRows | None = None
-        self._first_mpan_ref = self._next_mpan_ref = self._next_meter_ref = 0
+        self._file_ref = self._first_mpan_ref = self._next_mpan_ref = self._next_meter_ref = 0
+        self._stamps_and_ends = DirectRows(0)  # its caches, kept across batches
 
     async def load(self, flows: Iterable[ValidatedFlow]) -> Loaded:
         """Reserve ids, create the temporary tables, and load every group of ``flows``."""
         cursor = await self._connection.execute(_RESERVE)
-        file_ref, self._first_mpan_ref, self._next_meter_ref = await cursor.fetchone() or (0, 0, 0)
+        self._file_ref, self._first_mpan_ref, self._next_meter_ref = await cursor.fetchone() or (0, 0, 0)
         self._next_mpan_ref = self._first_mpan_ref
-        self._direct = DirectRows(file_ref)
-        loaded = Loaded(file_ref)
+        self._stamps_and_ends = DirectRows(self._file_ref)
+        loaded = Loaded(self._file_ref)
         await self._connection.execute(CREATE_STAGING)
         await self._connection.execute(CREATE_DIRECT_METERS)
-        with Parsing(flows) as batches:
+        with Parsing(flows, self._prepare) as batches:
             while (batch := await batches.next()) is not None:
                 await self._send(batch, loaded)
         if loaded.staged:
             await self._connection.execute("ANALYZE d0010_staging")
-        loaded.readings_direct = self._direct.readings_total
         loaded.may_repeat = loaded.may_repeat or self._staging.staged.may_repeat or loaded.repeats_new_mpan
         loaded.last_mpan_ref, loaded.last_meter_ref = self._next_mpan_ref - 1, self._next_meter_ref - 1
         return loaded
 
-    async def _send(self, batch: list[ValidatedFlow], loaded: Loaded) -> None:
+    def _prepare(self, batch: list[ValidatedFlow]) -> Prepared:
+        """In the parsing thread: ids and COPY rows for each group, as if its MPAN were new. A group
+        naming an MPAN again within the batch, or that cannot go straight in, is left for staging."""
+        rows = self._stamps_and_ends.fresh()
+        prepared = Prepared(batch, rows)
+        seen: set[str] = set()
+        for flow in batch:
+            prepared.starts.append(
+                (len(rows.mpans), len(rows.meters), len(rows.direct_meters), len(rows.readings))
+            )
+            if flow.mpan_core in seen:
+                prepared.direct.append(False)
+                continue
+            seen.add(flow.mpan_core)
+            rows.add_mpan(self._next_mpan_ref, flow.mpan_core)
+            used = rows.add(flow, self._next_mpan_ref, self._next_meter_ref)
+            self._next_mpan_ref += 1
+            self._next_meter_ref += used or 0
+            prepared.direct.append(used is not None)
+        return prepared
+
+    async def _send(self, batch: Prepared, loaded: Loaded) -> None:
         """Route each group of the batch, then COPY the rows of each table."""
-        if not batch:
+        flows = batch.flows
+        if not flows:
             return
-        direct = self._direct
-        assert direct is not None, "load() sets it first"
         cursor = await self._connection.execute(
-            _STORED_MPANS, (",".join([flow.mpan_core for flow in batch]),)
+            _STORED_MPANS, (",".join([flow.mpan_core for flow in flows]),)
         )
         stored: dict[str, int] = {core: ref for core, ref in await cursor.fetchall()}
+        rows = _without_stored(batch, stored) if stored else batch.rows
         staging_rows: list[str] = []
-        for flow in batch:
+        seen: set[str] = set()
+        for flow, direct in zip(flows, batch.direct, strict=True):
             mpan_ref = stored.get(flow.mpan_core)
-            if mpan_ref is None:
-                mpan_ref = stored[flow.mpan_core] = self._next_mpan_ref
-                self._next_mpan_ref += 1
-                direct.add_mpan(mpan_ref, flow.mpan_core)
-                used = direct.add(flow, mpan_ref, self._next_meter_ref)
-                if used is not None:
-                    self._next_meter_ref += used
-                    continue
-            elif mpan_ref >= self._first_mpan_ref:
-                loaded.repeats_new_mpan = True
+            if (mpan_ref is not None and mpan_ref >= self._first_mpan_ref) or flow.mpan_core in seen:
+                loaded.repeats_new_mpan = True  # an MPAN this import added is named again
+            seen.add(flow.mpan_core)
+            if mpan_ref is None and direct:
+                continue
             self._staging.add(flow, staging_rows)
             loaded.staged = True
-        await self._copy(direct, staging_rows)
-        direct.clear()
+        loaded.readings_direct += len(rows[3])
+        await self._copy(rows, staging_rows)
 
-    async def _copy(self, direct: DirectRows, staging_rows: list[str]) -> None:
+    async def _copy(self, rows: tuple[list[bytes], ...], staging_rows: list[str]) -> None:
         async with self._connection.cursor() as cursor:
-            for name, statement in _COPIES:
-                rows: list[bytes] = getattr(direct, name)
-                if rows:
+            for table_rows, statement in zip(rows, _COPIES, strict=True):
+                if table_rows:
                     async with cursor.copy(statement) as copy:
-                        await copy.write(b"".join(rows))
+                        await copy.write(b"".join(table_rows))
             if staging_rows:
                 async with cursor.copy(COPY_STAGING) as copy:
                     await copy.write("".join(staging_rows).encode())
+
+
+def _without_stored(batch: Prepared, stored: dict[str, int]) -> tuple[list[bytes], ...]:
+    """The batch's rows less those of the groups whose MPAN is already stored."""
+    ends = [*batch.starts[1:], tuple(len(table) for table in batch.rows)]
+    kept: tuple[list[bytes], ...] = ([], [], [], [])
+    for flow, start, end in zip(batch.flows, batch.starts, ends, strict=True):
+        if flow.mpan_core not in stored:
+            for table, into, first, last in zip(batch.rows, kept, start, end, strict=True):
+                into.extend(table[first:last])
+    return kept
 
 
 async def finish_ids(connection: AsyncConnection[Any], loaded: Loaded) -> None:
@@ -164,16 +208,21 @@ async def finish_ids(connection: AsyncConnection[Any], loaded: Loaded) -> None:
 
 
 class Parsing:
-    """Parses in a worker thread, a few batches ahead, while the caller's loop talks to the server.
+    """Parses and prepares batches in a worker thread, a few ahead, while the caller's loop talks
+    to the server.
 
-    The parser is Python and holds the interpreter lock; PostgreSQL works in its own process, so
-    with the parser in a thread the server ingests one batch while the next is parsed, instead
-    of each waiting for the other. At most ``BATCHES_AHEAD`` batches wait, so memory stays flat.
+    Parsing and formatting rows are Python and hold the interpreter lock; PostgreSQL works in its
+    own process. With that work in a thread, the server ingests one batch while the next is
+    parsed and formatted, instead of each waiting for the other. At most ``BATCHES_AHEAD`` batches
+    wait, so memory stays flat.
     """
 
-    def __init__(self, flows: Iterable[ValidatedFlow]) -> None:
+    def __init__(
+        self, flows: Iterable[ValidatedFlow], prepare: Callable[[list[ValidatedFlow]], Prepared]
+    ) -> None:
         self._flows = flows
-        self._queue: queue.Queue[list[ValidatedFlow] | BaseException | None] = queue.Queue(BATCHES_AHEAD)
+        self._prepare = prepare
+        self._queue: queue.Queue[Prepared | BaseException | None] = queue.Queue(BATCHES_AHEAD)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="d0010-parse", daemon=True)
 
@@ -185,14 +234,14 @@ class Parsing:
         self._stop.set()  # if the caller failed, the worker stops at its next batch
         self._thread.join()
 
-    async def next(self) -> list[ValidatedFlow] | None:
-        """The next batch of groups, or ``None`` once the input is exhausted."""
+    async def next(self) -> Prepared | None:
+        """The next prepared batch, or ``None`` once the input is exhausted."""
         item = await asyncio.to_thread(self._get)
         if isinstance(item, BaseException):
             raise item
         return item
 
-    def _get(self) -> list[ValidatedFlow] | BaseException | None:
+    def _get(self) -> Prepared | BaseException | None:
         """The next item; ``None`` too once the import is abandoned (so no thread waits forever)."""
         while not self._stop.is_set():
             try:
@@ -204,21 +253,21 @@ class Parsing:
     def _run(self) -> None:
         try:
             batch: list[ValidatedFlow] = []
-            readings = 0
+            size = 0
             for flow in self._flows:
                 batch.append(flow)
-                readings += _reading_count(flow)
-                if readings >= READINGS_PER_BATCH or len(batch) >= GROUPS_PER_BATCH:
-                    if not self._put(batch):
+                size += _size(flow)
+                if size >= BATCH_BYTES or len(batch) >= GROUPS_PER_BATCH:
+                    if not self._put(self._prepare(batch)):
                         return
-                    batch, readings = [], 0
-            if batch and not self._put(batch):
+                    batch, size = [], 0
+            if batch and not self._put(self._prepare(batch)):
                 return
             self._put(None)
         except BaseException as exc:  # handed to the caller's loop, which raises it there
             self._put(exc)
 
-    def _put(self, item: list[ValidatedFlow] | BaseException | None) -> bool:
+    def _put(self, item: Prepared | BaseException | None) -> bool:
         """Queue ``item`` unless the caller has stopped listening; whether it was queued."""
         while not self._stop.is_set():
             try:
@@ -229,6 +278,10 @@ class Parsing:
         return False
 
 
-def _reading_count(flow: ValidatedFlow) -> int:
-    """About how many readings a group holds, without decoding it."""
-    return flow.raw.count(b"\n030|") if flow.raw is not None else len(flow.readings)
+def _size(flow: ValidatedFlow) -> int:
+    """About how many bytes of input a group took, without decoding it."""
+    return (
+        len(flow.raw)
+        if flow.raw is not None
+        else _LINE_BYTES * (len(flow.readings) * 2 + len(flow.meters) + 1)
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloud.d0010 import ImportStatus, Reading, import_d0010
 from cloud.d0010.items import mpan_check_digit
 from cloud.d0010.links import readings_for_mpan
-from cloud.d0010.loader import READINGS_PER_BATCH
+from cloud.d0010.loader import BATCH_BYTES
 from cloud.d0010.service import import_file
 from cloud.database.session import transaction
 from cloud.estates.scope import Scope
@@ -42,6 +42,11 @@ MIXED = flow_file(
     "030|01|20250315101500|5.5||||N|",
     ending="\r\n",
 )
+
+
+# More groups than one batch holds (each group is more than 50 bytes), so the two groups of one
+# MPAN arrive in different batches.
+FILLER = BATCH_BYTES // 50
 
 
 def _mpan(n: int) -> str:
@@ -75,7 +80,7 @@ async def test_a_repeated_mpan_batches_later_rejects_both_groups_on_a_conflict(
     engine: AsyncEngine, migrated_url: str
 ) -> None:
     first = group(MPAN_A, "030|S|20250330000000|100.0|||T|N|", "032|01|T|")
-    filler = [line for n in range(READINGS_PER_BATCH + 10) for line in group(_mpan(n))]
+    filler = [line for n in range(FILLER) for line in group(_mpan(n))]
     later = group(MPAN_A, "030|S|20250330000000|101.0|||T|N|", "032|01|T|")  # same key, other value
     report = await import_file(
         engine, flow_file(*first, *filler, *later), file_name="t.uff", now=NOW, actor=IMPORTER
@@ -84,22 +89,22 @@ async def test_a_repeated_mpan_batches_later_rejects_both_groups_on_a_conflict(
     assert report.status is ImportStatus.PARTIAL
     assert report.rejected_mpans == 2 and report.storage is not None
     assert report.storage.readings_conflicting == 2
-    assert report.storage.readings_stored == READINGS_PER_BATCH + 10
+    assert report.storage.readings_stored == FILLER
     assert await _stored(engine, MPAN_A) == []
-    assert row_counts(migrated_url)["d0010_readings"] == READINGS_PER_BATCH + 10
+    assert row_counts(migrated_url)["d0010_readings"] == FILLER
 
 
 async def test_a_repeated_mpan_batches_later_with_the_same_reading_stores_it_once(
     engine: AsyncEngine, migrated_url: str
 ) -> None:
-    filler = [line for n in range(READINGS_PER_BATCH + 10) for line in group(_mpan(n))]
+    filler = [line for n in range(FILLER) for line in group(_mpan(n))]
     report = await import_file(
         engine, flow_file(*group(MPAN_A), *filler, *group(MPAN_A)), file_name="t.uff", now=NOW, actor=IMPORTER
     )
 
     assert report.status is ImportStatus.IMPORTED and report.storage is not None
     assert (report.storage.readings_stored, report.storage.readings_already_stored) == (
-        READINGS_PER_BATCH + 11,
+        FILLER + 1,
         1,
     )
     assert len(await _stored(engine, MPAN_A)) == 1
