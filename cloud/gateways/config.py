@@ -138,6 +138,7 @@ async def _config_meters(session: AsyncSession, context: GatewayContext) -> list
             Meter.id,
             Meter.utility,
             Meter.firmware_profile_id,
+            Meter.serial,
             Meter.role,
             Unit.label,
             Wallet.id.label("wallet_id"),
@@ -164,6 +165,7 @@ async def _config_meters(session: AsyncSession, context: GatewayContext) -> list
                 profile=row.firmware_profile_id,
                 wallet_id=None if row.wallet_id is None else str(row.wallet_id),
                 pocket=Pocket.SHARED if shared_pocket else Pocket.for_utility(utility),
+                serial=row.serial or None,
                 **connection,
             )
         )

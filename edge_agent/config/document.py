@@ -112,6 +112,7 @@ def _meter(
         meter, id=cloud.id, unit=cloud.unit, utility=cloud.utility, profile=cloud.profile,
         wallet_id=cloud.wallet_id, pocket=cloud.pocket,
         credit_limit_cents=limits.get(cloud.wallet_id, 0) if cloud.wallet_id else 0,
+        **_device_on_site(cloud, on_site),
     )  # fmt: skip
     profile = registry.get(cloud.profile)
     if profile.transport is not meter.transport:
@@ -150,6 +151,21 @@ def _connected(cloud: ConfigMeter, on_site: MeterConfig | None) -> MeterConfig |
             return "no Modbus address in the cloud's config or in edge.toml"
         return _blank(cloud, bus=cloud.bus, address=address, poll_interval_s=cloud.poll_interval_s)
     return _blank(cloud, dev_eui=cloud.dev_eui, imei=cloud.imei, poll_interval_s=cloud.poll_interval_s)
+
+
+def _device_on_site(cloud: ConfigMeter, on_site: MeterConfig | None) -> dict[str, Any]:
+    """The installed meter's serial, and the installer's readings at a replacement.
+
+    ``edge.toml``'s serial wins when it gives one: the installer at the meter knows which device
+    is fitted before the cloud's records do. The readings off the displays only ever come from site.
+    """
+    if on_site is None:
+        return {"serial": cloud.serial}
+    return {
+        "serial": on_site.serial or cloud.serial,
+        "old_meter_final_register": on_site.old_meter_final_register,
+        "new_meter_first_register": on_site.new_meter_first_register,
+    }
 
 
 def _interval(cloud: ConfigMeter, on_site: MeterConfig) -> int:

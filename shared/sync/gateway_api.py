@@ -65,6 +65,8 @@ class ConfigMeter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     poll_interval_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 60
     dev_eui: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{16}$")] | None = None
     imei: Annotated[str, msgspec.Meta(pattern="^[0-9]{15}$")] | None = None
+    serial: _Id | None = None
+    """The installed meter's serial; a new one for the same meter id is a meter replacement."""
 
 
 class ConfigWallet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
