@@ -6,7 +6,8 @@ decide``): a meter's first reading sets its baseline; each later reading advance
 (``advance_register``: rollover, a reverse step or an implausible jump bills nothing); the
 consumption is rated from the baseline's time to the reading's, piece by piece, each piece carrying
 the month-to-date and the sub-cent carry left by the one before; ``meter_replaced`` closes the old
-register (its final reading may be billed) and starts the new one's baseline.
+register (its consumption up to its final register is billed, citing the replacement) and starts
+the new one's baseline (``edge_agent/billing/replacement.py``).
 
 The gateway journals a reading and its charges in one transaction, so a reading's charges are the
 charges right after it, citing its seq. Each is compared, field by field, with the charge the cloud
@@ -84,8 +85,7 @@ class OpenReading(msgspec.Struct, frozen=True, kw_only=True):
 
     ``quantity`` is the consumption the cloud derives for it (``None``: nothing to bill, and
     ``why_none`` says why); ``checked`` is false when the cloud cannot derive it (no baseline yet,
-    no tariff). ``optional`` marks a replaced meter's final reading, which the gateway may bill or
-    not. ``derived`` is filled when the first charge arrives (or at settlement); ``seen`` counts
+    no tariff). ``derived`` is filled when the first charge arrives (or at settlement); ``seen`` counts
     the charges compared so far and ``differs`` records whether any of them differed.
     """
 
@@ -95,7 +95,6 @@ class OpenReading(msgspec.Struct, frozen=True, kw_only=True):
     quantity: Decimal | None = None
     why_none: str = ""
     checked: bool = True
-    optional: bool = False
     derived: Derived | str | None = None
     seen: int = 0
     differs: bool = False
@@ -214,10 +213,10 @@ def _read(out: Walk, seq: int, reading: Reading, terms: MeterTerms) -> None:
 
 
 def _replace(out: Walk, seq: int, replaced: MeterReplaced, terms: MeterTerms) -> None:
-    """Close the old register at its final reading (billable, if the gateway bills it) and start
-    the new meter's baseline, keeping the metering point's month-to-date and carry."""
+    """Bill the old register up to its final reading (the charges cite the replacement's seq) and
+    start the new meter's baseline, keeping the metering point's month-to-date and carry."""
     state = out.states.get(replaced.meter_id, MeterAssurance())
-    opened = OpenReading(seq=seq, optional=True, checked=False)
+    opened = OpenReading(seq=seq, checked=False)
     if state.register is not None:
         closing = advance_register(state.register, replaced.old_final_register, replaced.replaced_at)
         if isinstance(closing.outcome, Consumption):
@@ -227,8 +226,9 @@ def _replace(out: Walk, seq: int, replaced: MeterReplaced, terms: MeterTerms) ->
                 end=replaced.replaced_at,
                 quantity=closing.outcome.quantity,
                 checked=terms.tariff is not None,
-                optional=True,
             )
+        else:
+            opened = OpenReading(seq=seq, why_none=closing.outcome.reason)
     try:
         register: RegisterState | None = start_register(
             terms.spec, replaced.new_first_register, replaced.replaced_at
@@ -292,7 +292,7 @@ def _settle(out: Walk, meter_id: str, terms: Mapping[str, MeterTerms]) -> None:
         _put(out, meter_id, msgspec.structs.replace(state, chain_known=False))
         return
     missing = derived.charges[opened.seen :]
-    if missing and not (opened.optional and opened.seen == 0):
+    if missing:
         out.discrepancies.append(_missing(meter_id, opened, missing))
     if opened.differs or missing:
         # Each difference is reported where it first appears; the next charge starts a new chain.

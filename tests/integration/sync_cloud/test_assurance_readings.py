@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloud.database.session import transaction
 from cloud.gateways.models import ChargeDiscrepancy
 from cloud.gateways.reports import list_discrepancies
-from shared.journal import AlarmKind, Charge, MeterReplaced, Reading, ReadingSource, decode_entry
-from shared.quantities import Measurement
+from shared.journal import AlarmKind, Charge, MeterReplaced, Pocket, Reading, ReadingSource, decode_entry
+from shared.money import ZERO, charge_with_carry
+from shared.quantities import Measurement, Utility
 from shared.sync import AckStatus
+from shared.tariffs import MonthToDate, rate_interval
 from tests.integration.cloud.conftest import EVERYTHING
-from tests.integration.sync_cloud.conftest import Site
+from tests.integration.sync_cloud.conftest import Site, electricity
 from tests.integration.sync_cloud.gateway import MeterState, SimulatedGateway
 from tests.integration.sync_cloud.test_journal_intake import bill, send
 
@@ -174,32 +176,87 @@ async def test_seventy_two_correct_readings_across_batches_and_a_month_end_flag_
     assert await findings(engine, site) == []
 
 
+def replace_meter(
+    gateway: SimulatedGateway,
+    site: Site,
+    meter: MeterState,
+    *,
+    final: Decimal,
+    first: Decimal,
+    bill_old: bool,
+) -> int:
+    """Journal a meter swap as the gateway's billing does: ``meter_replaced`` dated halfway to the
+    next reading, the old meter's charges up to its final register (citing the replacement's seq,
+    unless ``bill_old`` is false), and the new meter's baseline."""
+    replaced_at = meter.read_at + timedelta(minutes=30)
+    replaced_seq = gateway.append(
+        MeterReplaced(
+            meter_id=str(site.meter_id),
+            old_serial="SN-OLD",
+            new_serial="SN-NEW",
+            old_final_register=final,
+            new_first_register=first,
+            replaced_at=replaced_at,
+        )
+    )
+    if bill_old:
+        tariff, running, carry = electricity(site)["tariff"], meter.month_to_date, meter.carry
+        result = rate_interval(tariff, meter.read_at, replaced_at, final - meter.register, running)
+        for piece in result.charges:
+            month_start = tariff.plan_at(tariff.instant_us(piece.start)).month_start
+            before = (
+                running if running and running.month_start == month_start else MonthToDate(month_start, ZERO)
+            )
+            carried = charge_with_carry(piece.amount, carry)
+            gateway.append(
+                Charge(
+                    meter_id=str(site.meter_id), wallet_id=str(site.wallet_id), utility=Utility.ELECTRICITY,
+                    pocket=Pocket.ELECTRICITY, reading_seq=replaced_seq, interval_start=piece.start,
+                    interval_end=piece.end, quantity=piece.quantity, band=piece.band,
+                    tariff_version=piece.tariff_version, amount_cents=carried.cents,
+                    month=before.month_start.strftime("%Y-%m"),
+                    month_to_date_quantity_before=before.consumed, carry_before=carry,
+                )
+            )  # fmt: skip
+            running, carry = MonthToDate(month_start, before.consumed + piece.quantity), carried.carry
+        meter.month_to_date, meter.carry = result.state, carry
+    meter.register, meter.read_at = first, replaced_at
+    return replaced_seq
+
+
 async def test_a_meter_replaced_mid_sequence_restarts_the_baseline_and_flags_nothing(
     client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
 ) -> None:
     commission(gateway, site, meter)
     for _ in range(5):
         bill(gateway, meter, site, 60, "3000")
-    replaced_at = meter.read_at + timedelta(minutes=10)
-    gateway.append(
-        MeterReplaced(
-            meter_id=str(site.meter_id),
-            old_serial="SN-OLD",
-            new_serial="SN-NEW",
-            old_final_register=meter.register,
-            new_first_register=Decimal(12),
-            replaced_at=replaced_at,
-        )
-    )
-    # The gateway bills the new meter from its first register; month-to-date and carry go on.
-    meter.register, meter.read_at = Decimal(12), replaced_at
-    sent = await upload(client, gateway, 0)
+    # The installer read 700 Wh more on the old meter; the new one starts at 12 Wh.
+    replace_meter(gateway, site, meter, final=meter.register + 700, first=Decimal(12), bill_old=True)
+    sent = await upload(client, gateway, 0, batch_size=9)
     for _ in range(5):
         bill(gateway, meter, site, 60, "3000")
 
     await upload(client, gateway, sent, batch_size=4)
 
     assert await findings(engine, site) == []
-    # Without the replacement the drop from 1 015 000 Wh to 3 012 Wh would have billed nothing.
+    # Without the replacement the drop from 1 015 700 Wh to 3 012 Wh would have billed nothing.
     last = decode_entry(gateway.entries[-2]).body
     assert isinstance(last, Charge) and last.quantity == 3000
+
+
+async def test_a_replaced_meter_whose_final_consumption_is_not_charged_is_flagged(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    commission(gateway, site, meter)
+    for _ in range(2):
+        bill(gateway, meter, site, 60, "3000")
+    replaced_seq = replace_meter(
+        gateway, site, meter, final=meter.register + 700, first=Decimal(0), bill_old=False
+    )
+    bill(gateway, meter, site, 60, "3000")
+
+    await upload(client, gateway, 0)
+
+    [finding] = await findings(engine, site)
+    assert (finding.seq, finding.charged_cents) == (replaced_seq, 0)
+    assert "the register moved 700" in finding.detail
