@@ -1,19 +1,33 @@
-"""The sync protocol against the cloud's real journal intake on PostgreSQL, under any delivery order.
+"""The sync protocol end to end, under any delivery order: a real gateway agent's billing on its own
+SQLite store, the cloud's real journal intake on PostgreSQL, and the agent's real balance applier.
 
-A simulated gateway journals charges (and other facts) while batches of its journal reach the
-cloud dropped, repeated, overlapping or out of order, and top-ups land in the cloud meanwhile.
-Whatever happens: the cloud posts exactly the charges of the prefix it holds, each once; after
-every ack the gateway's formula (``shared.sync.cached_balance_cents``) gives the true balance;
-and once the backlog drains, the cloud ledger equals every charge the gateway journalled.
+A meter's register moves forward (sometimes not at all, sometimes a garbled read goes backwards);
+the agent's ``BillingService`` journals each reading and rates it with the shared tariff code.
+Slices of its journal reach the cloud dropped, repeated, overlapping or out of order, and top-ups
+land in the cloud meanwhile. Whatever happens:
+
+- the cloud posts exactly the charges of the prefix it holds, each once;
+- every answer, applied through ``edge_agent.sync.credit.BalanceApplier`` as the agent applies it,
+  leaves the gateway's cached balance at the truth (less only the top-ups it has not heard of);
+- once the backlog drains, the pocket's ledger has moved by the rating of the register's whole
+  movement from the first reading to the last accepted one, within the sub-cent carry rule (the
+  charged cents differ from the exact total by at most half a cent), the gateway's cached balance
+  equals the cloud's, and revenue assurance, re-deriving every charge from the readings, flags
+  nothing.
+
+All readings fall in one calendar month, so the month's inclining blocks and its pro-rated fixed
+charge rate the whole movement exactly as they rate its parts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hypothesis import settings
@@ -27,24 +41,38 @@ from cloud.database.session import create_engine, transaction
 from cloud.gateways.config import gateway_context
 from cloud.gateways.intake import ingest_batch
 from cloud.payments.services import manual_top_up
-from shared.journal import AlarmKind, Charge, Entry, Pocket, decode_entry
-from shared.quantities import Utility
-from shared.sync import AckStatus, PocketBalance, cached_balance_cents, journal_batch
+from edge_agent.config import load_config
+from edge_agent.daemon import GatewayAgent
+from edge_agent.store.queries import iter_encoded_entries
+from edge_agent.sync.credit import BalanceApplier
+from firmware_profiles import packaged_registry
+from shared.journal import Charge, ReadingSource, decode_entry
+from shared.quantities import Measurement
+from shared.sync import AckStatus, BatchAck, journal_batch
+from shared.tariffs import rate_interval
 from tests.integration.cloud.conftest import ADMIN, EVERYTHING
 from tests.integration.sync_cloud.conftest import OPENING_BALANCE_CENTS, Site, make_site
-from tests.integration.sync_cloud.gateway import T0, SimulatedGateway, new_key
+from tests.integration.sync_cloud.gateway import compiled
+from tests.support.paths import REPO_ROOT
 
 T = TypeVar("T")
 MAX_BATCH = 12
+#: The cloud's estate rates electricity with this tariff too (``make_site``).
+TARIFF = REPO_ROOT / "examples" / "tariffs" / "inclining_blocks.toml"
+START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+FIRST_REGISTER_WH = Decimal(2_000_000)
+#: Half a cent: the most the charged cents of a run may differ from its exact total.
+HALF_A_CENT = Decimal("0.005")
 
 
 class World:
     """One event loop and engine shared by every example (each example gets its own estate)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, folder: Path) -> None:
         self.loop = asyncio.new_event_loop()
         self.engine: AsyncEngine = self.run(self._engine(url))
         self.names = itertools.count(1)
+        self.folder = folder
 
     async def _engine(self, url: str) -> AsyncEngine:
         return create_engine(url, pool_size=2, max_overflow=0)
@@ -57,47 +85,86 @@ class World:
         self.loop.close()
 
 
-def charge(site: Site, cents: int, minute: int) -> Charge:
-    begin = T0 + timedelta(minutes=minute)
-    return Charge(
-        meter_id=str(site.meter_id),
-        wallet_id=str(site.wallet_id),
-        utility=Utility.ELECTRICITY,
-        pocket=Pocket.ELECTRICITY,
-        reading_seq=None,
-        interval_start=begin,
-        interval_end=begin + timedelta(minutes=1),
-        quantity=Decimal(cents),
-        band="flat",
-        tariff_version="test@2026-07-01",
-        amount_cents=cents,
-        month="2026-11",
-        month_to_date_quantity_before=Decimal(0),
-        carry_before=Decimal(0),
-    )
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def edge_toml(store: Path, site: Site) -> str:
+    """The agent's config: the site's meter (no relay) on its wallet, the estate's tariff."""
+    return f"""
+[gateway]
+id = "gw-{site.gateway_id}"
+store = "{store}"
+[[buses]]
+id = "bus"
+kind = "tcp"
+host = "127.0.0.1"
+port = 9
+[[meters]]
+id = "{site.meter_id}"
+unit = "A1"
+utility = "electricity"
+profile = "eastron-sdm120"
+bus = "bus"
+address = 1
+wallet = "{site.wallet_id}"
+[tariffs]
+electricity = "{TARIFF}"
+[credit.electricity]
+reconnect_threshold_cents = 2000
+low_credit_warning_cents = false
+"""
 
 
 def make_machine(world: World) -> type[RuleBasedStateMachine]:
     class SyncProtocol(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.site = world.run(make_site(world.engine, f"Estate {next(world.names)}"))
-            self.gateway = SimulatedGateway(str(self.site.gateway_id), new_key())
+            name = f"Estate {next(world.names)}"
+            self.site = world.run(make_site(world.engine, name))
+            store = world.folder / f"{name.replace(' ', '-')}.sqlite3"
+            self.clock = Clock()
+            config = load_config(
+                edge_toml(store, self.site), source=store.with_suffix(".toml"), registry=packaged_registry()
+            )
+            self.agent = GatewayAgent(config, clock=self.clock)
+            self.balances = BalanceApplier(self.agent)
+            self.meter_id = str(self.site.meter_id)
+            self.register = FIRST_REGISTER_WH
+            self.read(self.register)  # the baseline: billed from here on
+            self.accepted_at = self.clock.now
             self.top_ups = 0
-            self.latest: PocketBalance | None = None
+            self.unheard_top_ups = 0
+            self.answered = False
 
-        @rule(amounts=st.lists(st.integers(0, 900), min_size=1, max_size=5), alarm=st.booleans())
-        def journal(self, amounts: list[int], alarm: bool) -> None:
-            for cents in amounts:
-                self.gateway.append(charge(self.site, cents, len(self.gateway.entries)))
-            if alarm:
-                self.gateway.alarm(str(self.site.meter_id), AlarmKind.LOW_CREDIT, "below R20")
+        def read(self, register: Decimal) -> None:
+            measurements = {Measurement.ENERGY_IMPORT_WH: register}
+            work = self.agent.billing.on_reading(
+                self.meter_id, measurements, self.clock.now, ReadingSource.MODBUS
+            )
+            world.run(work)
 
-        @precondition(lambda self: self.gateway.entries)
+        @rule(minutes=st.integers(5, 240), wh=st.integers(0, 500).map(lambda tens: Decimal(tens * 10)))
+        def meter_is_read(self, minutes: int, wh: Decimal) -> None:
+            self.clock.now += timedelta(minutes=minutes)
+            self.register += wh
+            self.read(self.register)
+            self.accepted_at = self.clock.now
+
+        @rule(minutes=st.integers(1, 30), wh=st.integers(1, 5_000))
+        def a_garbled_read_goes_backwards(self, minutes: int, wh: int) -> None:
+            """A reverse register: the agent alarms and bills nothing; the baseline stays."""
+            self.clock.now += timedelta(minutes=minutes)
+            self.read(self.register - wh)
+
         @rule(data=st.data())
         def deliver(self, data: st.DataObject) -> None:
             """Any slice of the journal: a resend, an overlap, a batch past a gap, the next one."""
-            total = len(self.gateway.entries)
+            total = len(self._entries())
             first = data.draw(st.integers(1, total), label="first")
             last = data.draw(st.integers(first, min(total, first + MAX_BATCH - 1)), label="last")
             self._send(first, last)
@@ -117,7 +184,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
 
             world.run(pay())
             self.top_ups += cents
-            self.latest = None  # the gateway hears of it on the next ack (or the push channel)
+            self.unheard_top_ups += cents  # the gateway hears of it on the next answer
 
         @invariant()
         def the_ledger_holds_exactly_the_charges_of_the_stored_prefix(self) -> None:
@@ -125,27 +192,44 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             assert posted == self._charged(head)
             assert balance == OPENING_BALANCE_CENTS + self.top_ups - posted
 
+        @precondition(lambda self: self.answered)
         @invariant()
-        def the_gateway_formula_gives_the_true_balance(self) -> None:
-            if self.latest is not None:
-                assert cached_balance_cents(self.latest, self._journal()) == self._truth()
+        def the_cached_balance_is_the_truth_less_unheard_top_ups(self) -> None:
+            cached = self.agent.billing.balance_of(self.agent.config.meters[0])
+            assert cached == self._truth() - self.unheard_top_ups
 
         def teardown(self) -> None:
+            try:
+                self._drain_and_check()
+            finally:
+                world.run(self.agent.shutdown([]))
+
+        def _drain_and_check(self) -> None:
             # Back online: drain the backlog in order; then everything is posted and agrees.
-            total, first = len(self.gateway.entries), 1
+            total, first = len(self._entries()), 1
             while first <= total:
                 last = min(total, first + MAX_BATCH - 1)
                 self._send(first, last)
                 first = last + 1
             head, posted, balance = world.run(self._cloud())
             assert head == total and posted == self._charged(total)
-            if self.latest is not None:
-                assert cached_balance_cents(self.latest, self._journal()) == balance == self._truth()
+            cached = self.agent.billing.balance_of(self.agent.config.meters[0])
+            assert cached == balance == self._truth()
+            self._the_ledger_moved_by_the_rating_of_the_whole_movement(posted)
+            assert world.run(self._discrepancies()) == 0
+
+        def _the_ledger_moved_by_the_rating_of_the_whole_movement(self, posted_cents: int) -> None:
+            moved = self.register - FIRST_REGISTER_WH
+            if self.accepted_at == START:
+                assert posted_cents == 0
+                return
+            exact = rate_interval(compiled(TARIFF.read_text()), START, self.accepted_at, moved).total
+            assert abs(Decimal(posted_cents) / 100 - exact) <= HALF_A_CENT, (posted_cents, exact)
 
         def _send(self, first: int, last: int) -> None:
-            batch = journal_batch(self.gateway.gateway_id, self.gateway.entries[first - 1 : last])
+            batch = journal_batch(str(self.site.gateway_id), self._entries()[first - 1 : last])
 
-            async def deliver() -> Any:
+            async def deliver() -> BatchAck:
                 async with transaction(world.engine) as session:
                     return await ingest_batch(
                         session, await gateway_context(session, self.site.gateway_id), batch
@@ -153,7 +237,8 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
 
             ack = world.run(deliver())
             assert ack.status is not AckStatus.BROKEN_CHAIN
-            [self.latest] = [b for b in ack.balances if b.pocket is Pocket.ELECTRICITY]
+            world.run(self.balances.apply_all(list(ack.balances)))
+            self.answered, self.unheard_top_ups = True, 0
 
         async def _cloud(self) -> tuple[int, int, int]:
             async with transaction(world.engine) as session:
@@ -179,26 +264,31 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 ).scalar_one()
             return int(head), int(posted), int(balance)
 
-        def _journal(self) -> list[Entry]:
-            return [decode_entry(e) for e in self.gateway.entries]
+        async def _discrepancies(self) -> int:
+            async with transaction(world.engine) as session:
+                query = text("SELECT count(*) FROM gateway_charge_discrepancies WHERE gateway_id = :g")
+                return int((await session.execute(query, {"g": self.site.gateway_id})).scalar_one())
+
+        def _entries(self) -> list[bytes]:
+            return list(iter_encoded_entries(self.agent.reader))
 
         def _charged(self, through_seq: int) -> int:
-            return sum(
-                e.body.amount_cents for e in self._journal()[:through_seq] if isinstance(e.body, Charge)
-            )
+            bodies = (decode_entry(data).body for data in self._entries()[:through_seq])
+            return sum(body.amount_cents for body in bodies if isinstance(body, Charge))
 
         def _truth(self) -> int:
-            return OPENING_BALANCE_CENTS + self.top_ups - self._charged(len(self.gateway.entries))
+            return OPENING_BALANCE_CENTS + self.top_ups - self._charged(len(self._entries()))
 
     return SyncProtocol
 
 
 def test_sync_protocol_converges_whatever_is_dropped_repeated_or_reordered(postgres_url: str) -> None:
     upgrade_to_head(postgres_url)
-    world = World(postgres_url)
-    try:
-        machine = make_machine(world)
-        machine.TestCase.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
-        machine.TestCase().runTest()
-    finally:
-        world.close()
+    with tempfile.TemporaryDirectory(prefix="sync-protocol-") as folder:
+        world = World(postgres_url, Path(folder))
+        try:
+            machine = make_machine(world)
+            machine.TestCase.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+            machine.TestCase().runTest()
+        finally:
+            world.close()
