@@ -1,10 +1,14 @@
 """Streaming import of one D0010 file: lines in, validated MPAN groups out, then the report.
 
-Memory stays flat: one 026 group is held at a time and the report keeps a bounded number of
-issues. Problems with the file as a whole (no header, a second header, no trailer, trailer counts
-that disagree, data after the trailer) are only certain at the end, so the caller writes the
-groups it receives inside one transaction and commits only if the final report says
-``imported`` or ``partial``.
+Memory stays flat: one block of input (about 1 MB, see ``blocks``) is held at a time, and the
+report keeps a bounded number of issues. Runs of well-formed groups are checked by the fast path
+(``fastpath``); everything else, and whatever the fast path refuses, line by line by the
+field-by-field validator (``groups``), which writes every message.
+
+Problems with the file as a whole (no header, a second header, no trailer, trailer counts that
+disagree, data after the trailer) are only certain at the end, so the caller writes the groups it
+receives inside one transaction and commits only if the final report says ``imported`` or
+``partial``.
 """
 
 import enum

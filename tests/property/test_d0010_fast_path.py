@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud.d0010 import D0010Import, ImportReport, ImportSettings, Reading
+from cloud.d0010 import D0010Import, ImportReport, ImportSettings, ImportStatus, Reading
+from cloud.d0010.blocks import PENDING_BYTES_MAX
 from cloud.d0010.items import mpan_check_digit
 from tests.property.test_d0010_fuzz import MUTATIONS
 
@@ -147,3 +148,17 @@ def test_a_large_valid_file_takes_the_fast_path_and_matches_the_reference() -> N
     assert report.readings == 6000 and report.warnings_total == 3000  # each second 030 lacks its 032
     readings: list[Reading] = [reading for flow in flows for reading in flow[4]]  # type: ignore[attr-defined]
     assert readings[-1].line == len(body) + 1 and readings[-1].reason_code is None
+
+
+def test_a_group_longer_than_a_block_is_read_line_by_line_with_the_same_result() -> None:
+    # No group starts within PENDING_BYTES_MAX bytes: the input is passed on without one.
+    readings = PENDING_BYTES_MAX // 30  # lines of 37 bytes or more: more than the limit
+    body = [b"026|%s|V|" % _mpan(100000000000), b"028|M1|C|"]
+    body += [b"030|%02d|20250330000000|%d.5|||T|N|" % (n % 100, n) for n in range(readings)]
+    lines = [HEADER, *body, b"ZPT|QF00000200|%d|CK01|1|20250401090500|" % len(body)]
+    data = b"\n".join(lines) + b"\n"
+
+    fast = _import(PieceReader(data, [1 << 20]), fast=True, strict=False)
+
+    assert fast == _import(data.splitlines(keepends=True), fast=False, strict=False)
+    assert fast[1].readings == readings and fast[1].status is ImportStatus.IMPORTED
