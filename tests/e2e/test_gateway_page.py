@@ -65,9 +65,12 @@ def test_the_agents_page_shows_its_meters_and_runs_an_installer_relay_test(
             unit = page.locator("#meter-unit-1")
             bulk = page.locator("#meter-bulk")
             assert "electricity" in unit.inner_text() and "kWh" in unit.inner_text()
-            # No credit was ever loaded: the relay is open, as the meter itself confirmed.
-            assert "open" in unit.locator("[data-label=Relay]").inner_text().lower()
-            assert "ZAR" in unit.locator("[data-label=Balance]").inner_text()
+            # No balance has come from the cloud: credit control waits, and the relay stays as the
+            # meter itself confirmed it (closed), not opened as if the balance were zero.
+            assert "closed" in unit.locator("[data-label=Relay]").inner_text().lower()
+            assert (
+                "waiting for the cloud's first balance" in unit.locator("[data-label=Balance]").inner_text()
+            )
             assert "no relay" in bulk.locator("[data-label=Relay]").inner_text().lower()
             assert "online" in bulk.inner_text().lower()
             width = page.evaluate("document.documentElement.scrollWidth")
@@ -86,4 +89,4 @@ def test_the_agents_page_shows_its_meters_and_runs_an_installer_relay_test(
 
     bodies = [decode_entry(e).body for e in iter_encoded_entries(open_reader(tmp_path / "gw.sqlite3"))]
     tests = [b for b in bodies if isinstance(b, RelayCommand) and b.reason is RelayReason.INSTALLER_TEST]
-    assert [c.action for c in tests] == ["close", "open"], "away from the confirmed state and back"
+    assert [c.action for c in tests] == ["open", "close"], "away from the confirmed state and back"
