@@ -41,12 +41,10 @@ COPY_STAGING = "COPY d0010_staging FROM STDIN"
 #: parser admits printable ASCII only), and a backslash in a meter id is escaped.
 NULL = "\\N"
 _BOOLEANS = {None: NULL, True: "t", False: "f"}
-#: Send to the server in blocks of about this many rows: few awaits, bounded memory.
-ROWS_PER_WRITE = 4096
 _STAMPS_MAX = 4096
-#: Meters remembered to tell whether a reading key can repeat in the file (~60 MB at most);
-#: past this the database checks for repeats instead.
-_METERS_REMEMBERED_MAX = 1_000_000
+#: Staged meters remembered to tell whether a reading key can repeat in the file (about 15 MB at
+#: most, so memory stays flat); past this the database checks for repeats instead.
+_METERS_REMEMBERED_MAX = 200_000
 
 
 @dataclass(slots=True)
