@@ -49,11 +49,14 @@ from shared.tariffs import (
 
 _STATES = text("""
     SELECT meter_id, state FROM gateway_assurance_meters
-    WHERE gateway_id = :gateway AND (meter_id = ANY(CAST(:meters AS text[])) OR open_seq IS NOT NULL)
+    WHERE gateway_id = :gateway
+      AND (meter_id IN (SELECT json_array_elements_text(CAST(:meters AS json))) OR open_seq IS NOT NULL)
 """)
+# Rows as one JSON document: psycopg spells a text[] element by element, and the states are long.
 _SAVE_STATES = text("""
     INSERT INTO gateway_assurance_meters (gateway_id, meter_id, state, open_seq)
-    SELECT :gateway, * FROM unnest(CAST(:meter AS text[]), CAST(:state AS text[]), CAST(:open AS bigint[]))
+    SELECT :gateway, r.meter_id, r.state, r.open_seq
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(meter_id text, state text, open_seq bigint)
     ON CONFLICT (gateway_id, meter_id) DO UPDATE SET state = excluded.state, open_seq = excluded.open_seq
 """)
 _FINDINGS = text("""
@@ -186,26 +189,28 @@ def _merge(derived: Discrepancy | None, own: Finding) -> Discrepancy:
     )
 
 
-_STATE_ENCODER = msgspec.json.Encoder(decimal_format="string")
+_JSON = msgspec.json.Encoder(decimal_format="string")
 _STATE_DECODER = msgspec.json.Decoder(MeterAssurance)
 
 
 async def _load_states(session: AsyncSession, gateway_id: int, meters: set[str]) -> dict[str, MeterAssurance]:
-    params = {"gateway": gateway_id, "meters": sorted(meters)}
+    params = {"gateway": gateway_id, "meters": _JSON.encode(sorted(meters)).decode()}
     rows = await (await session.connection()).execute(_STATES, params)
-    return {row.meter_id: _STATE_DECODER.decode(row.state) for row in rows}
+    return {meter_id: _STATE_DECODER.decode(state) for meter_id, state in rows}
 
 
 async def _save_states(session: AsyncSession, gateway_id: int, states: dict[str, MeterAssurance]) -> None:
     if not states:
         return
-    ordered = sorted(states.items())
-    params = {
-        "gateway": gateway_id,
-        "meter": [meter for meter, _ in ordered],
-        "state": [_STATE_ENCODER.encode(state).decode() for _, state in ordered],
-        "open": [None if state.open is None else state.open.seq for _, state in ordered],
-    }
+    rows = [
+        {
+            "meter_id": meter,
+            "state": _JSON.encode(state).decode(),
+            "open_seq": None if state.open is None else state.open.seq,
+        }
+        for meter, state in sorted(states.items())
+    ]
+    params = {"gateway": gateway_id, "rows": _JSON.encode(rows).decode()}
     await (await session.connection()).execute(_SAVE_STATES, params)
 
 

@@ -80,7 +80,7 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
     carry: Decimal
 
 
-class OpenReading(msgspec.Struct, frozen=True, kw_only=True):
+class OpenReading(msgspec.Struct, kw_only=True):
     """A reading (or a meter replacement) whose charges may still follow.
 
     ``quantity`` is the consumption the cloud derives for it (``None``: nothing to bill, and
@@ -100,8 +100,11 @@ class OpenReading(msgspec.Struct, frozen=True, kw_only=True):
     differs: bool = False
 
 
-class MeterAssurance(msgspec.Struct, frozen=True, kw_only=True):
+class MeterAssurance(msgspec.Struct, kw_only=True):
     """The cloud's billing state of one meter: baseline, month-to-date, carry, and its open reading.
+
+    Mutable, as is its open reading: a batch updates each meter's state in place many times over,
+    and it is saved once at the end.
 
     ``chain_known`` is false until the cloud has derived a charge chain of its own; until then the
     month-to-date and carry are taken from the next charge.
@@ -180,27 +183,30 @@ def _cites_open(state: MeterAssurance, charge: Charge) -> bool:
     return state.open is not None and charge.reading_seq == state.open.seq
 
 
-def _put(out: Walk, meter_id: str, state: MeterAssurance) -> None:
-    out.states[meter_id] = state
+def _state(out: Walk, meter_id: str) -> MeterAssurance:
+    """The meter's state, to be updated in place (and saved at the end of the batch)."""
+    state = out.states.get(meter_id)
+    if state is None:
+        state = out.states[meter_id] = MeterAssurance()
     out.changed.add(meter_id)
+    return state
 
 
 def _read(out: Walk, seq: int, reading: Reading, terms: MeterTerms) -> None:
     """Advance the meter's baseline to this reading and open it for its charges."""
-    state = out.states.get(reading.meter_id, MeterAssurance())
+    state = _state(out, reading.meter_id)
     value = reading.billing_register
     assert value is not None
     if state.register is None:
         try:
-            register = start_register(terms.spec, value, reading.read_at)
+            state.register = start_register(terms.spec, value, reading.read_at)
         except MeteringError:
-            register = None
-        opened = OpenReading(seq=seq, checked=False)
-        _put(out, reading.meter_id, msgspec.structs.replace(state, register=register, open=opened))
+            state.register = None
+        state.open = OpenReading(seq=seq, checked=False)
         return
     step = advance_register(state.register, value, reading.read_at)
     if isinstance(step.outcome, Consumption):
-        opened = OpenReading(
+        state.open = OpenReading(
             seq=seq,
             start=state.register.read_at,
             end=reading.read_at,
@@ -208,14 +214,14 @@ def _read(out: Walk, seq: int, reading: Reading, terms: MeterTerms) -> None:
             checked=terms.tariff is not None,
         )
     else:
-        opened = OpenReading(seq=seq, why_none=step.outcome.reason)
-    _put(out, reading.meter_id, msgspec.structs.replace(state, register=step.state, open=opened))
+        state.open = OpenReading(seq=seq, why_none=step.outcome.reason)
+    state.register = step.state
 
 
 def _replace(out: Walk, seq: int, replaced: MeterReplaced, terms: MeterTerms) -> None:
     """Bill the old register up to its final reading (the charges cite the replacement's seq) and
     start the new meter's baseline, keeping the metering point's month-to-date and carry."""
-    state = out.states.get(replaced.meter_id, MeterAssurance())
+    state = _state(out, replaced.meter_id)
     opened = OpenReading(seq=seq, checked=False)
     if state.register is not None:
         closing = advance_register(state.register, replaced.old_final_register, replaced.replaced_at)
@@ -230,17 +236,15 @@ def _replace(out: Walk, seq: int, replaced: MeterReplaced, terms: MeterTerms) ->
         else:
             opened = OpenReading(seq=seq, why_none=closing.outcome.reason)
     try:
-        register: RegisterState | None = start_register(
-            terms.spec, replaced.new_first_register, replaced.replaced_at
-        )
+        state.register = start_register(terms.spec, replaced.new_first_register, replaced.replaced_at)
     except MeteringError:
-        register = None
-    _put(out, replaced.meter_id, msgspec.structs.replace(state, register=register, open=opened))
+        state.register = None
+    state.open = opened
 
 
 def _charged(out: Walk, meter_id: str, seq: int, charge: Charge, terms: Mapping[str, MeterTerms]) -> None:
     """Compare a charge of the open reading with the charge the cloud derives in its place."""
-    state = out.states[meter_id]
+    state = _state(out, meter_id)
     opened = state.open
     assert opened is not None
     tariff = terms[meter_id].tariff if meter_id in terms else None
@@ -253,8 +257,8 @@ def _charged(out: Walk, meter_id: str, seq: int, charge: Charge, terms: Mapping[
     else:
         if opened.derived is None:
             if not state.chain_known and opened.seen == 0:
-                state = _adopt(state, charge, tariff)
-            opened = msgspec.structs.replace(opened, derived=_derive(tariff, state, opened))
+                _adopt(state, charge, tariff)
+            opened.derived = _derive(tariff, state, opened)
         if isinstance(opened.derived, str):
             problem = opened.derived
         else:
@@ -269,39 +273,33 @@ def _charged(out: Walk, meter_id: str, seq: int, charge: Charge, terms: Mapping[
     if problem is not None:
         out.discrepancies.append(_found(seq, charge, rerated, problem))
         out.unconfirmed.append((seq, charge))
-    opened = msgspec.structs.replace(
-        opened, seen=opened.seen + 1, differs=opened.differs or problem is not None
-    )
-    _put(out, meter_id, msgspec.structs.replace(state, open=opened))
+    opened.seen += 1
+    opened.differs = opened.differs or problem is not None
 
 
 def _settle(out: Walk, meter_id: str, terms: Mapping[str, MeterTerms]) -> None:
     """Close the open reading: flag charges due and not journalled, and move the meter's chain on."""
-    state = out.states[meter_id]
+    state = _state(out, meter_id)
     opened = state.open
     assert opened is not None
-    state = msgspec.structs.replace(state, open=None)
+    state.open = None
     tariff = terms[meter_id].tariff if meter_id in terms else None
     if not opened.checked or tariff is None or opened.quantity is None:
         # Nothing derived to move on with: the next charge starts the chain again.
-        known = state.chain_known and opened.seen == 0
-        _put(out, meter_id, msgspec.structs.replace(state, chain_known=known))
+        state.chain_known = state.chain_known and opened.seen == 0
         return
     derived = opened.derived if opened.derived is not None else _derive(tariff, state, opened)
     if isinstance(derived, str):
-        _put(out, meter_id, msgspec.structs.replace(state, chain_known=False))
+        state.chain_known = False
         return
     missing = derived.charges[opened.seen :]
     if missing:
         out.discrepancies.append(_missing(meter_id, opened, missing))
     if opened.differs or missing:
         # Each difference is reported where it first appears; the next charge starts a new chain.
-        _put(out, meter_id, msgspec.structs.replace(state, chain_known=False))
+        state.chain_known = False
     elif opened.seen:
-        moved = msgspec.structs.replace(state, month_to_date=derived.month_to_date, carry=derived.carry)
-        _put(out, meter_id, moved)
-    else:
-        _put(out, meter_id, state)
+        state.month_to_date, state.carry = derived.month_to_date, derived.carry
 
 
 def _missing(meter_id: str, opened: OpenReading, missing: tuple[ExpectedCharge, ...]) -> Discrepancy:
@@ -314,14 +312,14 @@ def _missing(meter_id: str, opened: OpenReading, missing: tuple[ExpectedCharge, 
     return Discrepancy(opened.seq, meter_id, missing[0].tariff_version, 0, cents, detail)
 
 
-def _adopt(state: MeterAssurance, first: Charge, tariff: CompiledTariff) -> MeterAssurance:
+def _adopt(state: MeterAssurance, first: Charge, tariff: CompiledTariff) -> None:
     """Start the cloud's chain from the month-to-date and carry the gateway's charge says it had."""
     try:
         month_start = _month_start(tariff, first.interval_start)
     except TariffError:
-        return state
-    start = MonthToDate(month_start, first.month_to_date_quantity_before)
-    return msgspec.structs.replace(state, month_to_date=start, carry=first.carry_before, chain_known=True)
+        return
+    state.month_to_date = MonthToDate(month_start, first.month_to_date_quantity_before)
+    state.carry, state.chain_known = first.carry_before, True
 
 
 def _derive(tariff: CompiledTariff, state: MeterAssurance, opened: OpenReading) -> Derived | str:
@@ -371,12 +369,20 @@ def expected_charges(
 def _difference(charge: Charge, expected: ExpectedCharge | None) -> str | None:
     if expected is None:
         return "the readings give no further charge for it"
+    if _fields_of(charge) == msgspec.structs.astuple(expected):
+        return None
     wrong = [
         f"{name} {getattr(charge, name)} where the readings give {getattr(expected, name)}"
         for name in _FIELDS
         if getattr(charge, name) != getattr(expected, name)
     ]
     return "; ".join(wrong) or None
+
+
+def _fields_of(c: Charge) -> tuple[object, ...]:
+    """A charge's fields in :class:`ExpectedCharge`'s order, to compare in one step."""
+    return (c.interval_start, c.interval_end, c.quantity, c.band, c.tariff_version, c.month,
+            c.month_to_date_quantity_before, c.carry_before, c.amount_cents)  # fmt: skip
 
 
 def _stray(seq: int, charge: Charge) -> Discrepancy:
