@@ -4,6 +4,13 @@ Nothing stores the document itself: it is rebuilt on demand (meters, their walle
 tariff texts, credit policies), and its digest, taken with ``version`` 0, is compared with the
 digest of the latest stored version. A different digest is a new version, and the gateway hears
 of it on the push channel and in the next ack.
+
+Every journal batch needs the document, so each process keeps the last one built per gateway,
+keyed by a fingerprint PostgreSQL takes of every row it is built from (the gateway's meters with
+their units, open wallets and connections, the estate's tariff versions, the estate itself) and
+the latest version number. One small query per request then replaces the rebuild; any change to
+those rows, or a version recorded by another process, misses the cache and rebuilds. A new input
+of the document must join the fingerprint too.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +48,24 @@ _CONNECTION_COLUMNS = (
     MeterConnection.imei,
 )
 _DEV_EUI = re.compile("[0-9a-f]{16}")
+#: Whole rows as text, so a column added to any of them changes the fingerprint without a change here.
+_FINGERPRINT = text("""
+    SELECT
+        (SELECT md5(string_agg(concat_ws('|', m::text, u::text, w::text, c::text), ';' ORDER BY m.id, w.id))
+           FROM meters m
+           LEFT JOIN units u ON u.id = m.unit_id
+           LEFT JOIN wallets w ON w.unit_id = m.unit_id AND w.closed_at IS NULL
+           LEFT JOIN gateway_meter_connections c ON c.meter_id = m.id
+          WHERE m.gateway_id = :gateway) AS meters,
+        (SELECT md5(string_agg(concat_ws('|', t::text, v::text), ';' ORDER BY v.id))
+           FROM tariffs t JOIN tariff_versions v ON v.tariff_id = t.id
+          WHERE t.estate_id = :estate) AS tariffs,
+        (SELECT md5(e::text) FROM estates e WHERE e.id = :estate) AS estate,
+        (SELECT max(version) FROM gateway_config_versions WHERE gateway_id = :gateway) AS version
+""")
+#: Documents built, per gateway: (fingerprint and version they were built at, the document).
+_BUILT: dict[int, tuple[tuple[Any, ...], GatewayConfigDocument]] = {}
+_BUILT_MAX = 4096
 _IMEI = re.compile("[0-9]{15}")
 
 
@@ -72,7 +97,29 @@ async def gateway_context(session: AsyncSession, gateway_id: int) -> GatewayCont
 
 
 async def current_config(session: AsyncSession, context: GatewayContext) -> GatewayConfigDocument:
-    """The gateway's config document at its current version, recording a new version if it changed."""
+    """The gateway's config document at its current version, recording a new version if it changed.
+
+    The caller must not change the document: the same one is handed out until its inputs change.
+    """
+    # Taken before building: if the rows change meanwhile, the key is older than the document,
+    # so the next request misses and rebuilds rather than keeping a document older than its key.
+    params = {"gateway": context.gateway_id, "estate": context.estate.id}
+    fingerprint = tuple((await (await session.connection()).execute(_FINGERPRINT, params)).one())
+    cached = _BUILT.get(context.gateway_id)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    document, recorded = await _current_version(session, context)
+    if recorded:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        _BUILT[context.gateway_id] = ((*fingerprint[:-1], document.version), document)
+    return document
+
+
+async def _current_version(
+    session: AsyncSession, context: GatewayContext
+) -> tuple[GatewayConfigDocument, bool]:
+    """The document built now, and whether its version is the one stored for its digest."""
     document = await build_document(session, context, version=0)
     digest = config_digest(document)
     latest = (
@@ -84,15 +131,17 @@ async def current_config(session: AsyncSession, context: GatewayContext) -> Gate
         )
     ).one_or_none()
     if latest is not None and latest.digest == digest:
-        version = int(latest.version)
+        version, recorded = int(latest.version), True
     else:
-        version = await _record_version(
+        version, recorded = await _record_version(
             session, context.gateway_id, 1 if latest is None else latest.version + 1, digest
         )
-    return GatewayConfigDocument(**{**_fields(document), "version": version})
+    return GatewayConfigDocument(**{**_fields(document), "version": version}), recorded
 
 
-async def _record_version(session: AsyncSession, gateway_id: int, version: int, digest: str) -> int:
+async def _record_version(
+    session: AsyncSession, gateway_id: int, version: int, digest: str
+) -> tuple[int, bool]:
     inserted = await session.scalar(
         insert(ConfigVersion)
         .values(gateway_id=gateway_id, version=version, digest=digest)
@@ -102,10 +151,10 @@ async def _record_version(session: AsyncSession, gateway_id: int, version: int, 
     if inserted is None:
         # A concurrent request recorded this version number first, from the model as it stood a
         # moment ago; if its digest differs from ours, the next request records the next version.
-        return version
+        return version, False
     if version > 1:
         await enqueue(session, gateway_id, ConfigVersionNotice(config_version=version))
-    return version
+    return version, True
 
 
 async def build_document(
@@ -187,17 +236,17 @@ async def _tariff_texts(session: AsyncSession, estate_id: int) -> dict[Utility, 
         .order_by(Tariff.utility, TariffVersion.effective_from)
     )
     texts: dict[Utility, list[str]] = {}
-    for utility, text in await session.execute(query):
-        texts.setdefault(Utility(utility), []).append(text)
+    for utility, toml_text in await session.execute(query):
+        texts.setdefault(Utility(utility), []).append(toml_text)
     return texts
 
 
 @lru_cache(maxsize=256)
 def _holiday_country(texts: tuple[str, ...]) -> str:
     # The estate has no holiday setting of its own; its time-of-use tariffs name the calendar.
-    for text in texts:
+    for toml_text in texts:
         try:
-            tou = parse_tariff(text, "stored tariff").tou
+            tou = parse_tariff(toml_text, "stored tariff").tou
         except TariffError:
             continue
         if tou is not None:
