@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.ledger.driver import driver_connection
 from shared.journal import Alarm, Charge, Entry, Reading, RelayStateConfirmed
 
-_ENTRY_DECODER = msgspec.json.Decoder(Entry)
-
 _COPY_JOURNAL = "COPY gateway_journal (gateway_id, seq, kind, hash, entry) FROM STDIN (FORMAT BINARY)"
 _COPY_READINGS = (
     "COPY gateway_readings (gateway_id, seq, meter_id, read_at, billing_register, measurements) FROM STDIN"
@@ -67,23 +65,19 @@ def sort_entries(entries: Sequence[Entry]) -> SortedEntries:
     return out
 
 
-async def store_entries(session: AsyncSession, gateway_id: int, encoded: Sequence[bytes]) -> list[Entry]:
-    """Store entries ``assess_batch`` verified byte for byte, keyed by (gateway, seq) with their
-    hashes; return them decoded (their canonical form was checked there, not again).
+async def store_entries(
+    session: AsyncSession, gateway_id: int, encoded: Sequence[bytes], decoded: Sequence[Entry]
+) -> None:
+    """Store entries ``assess_batch`` verified byte for byte (``decoded`` as it decoded them), keyed
+    by (gateway, seq) with their hashes.
 
     Binary ``COPY`` on the session's own connection (so inside its transaction): the bytes are
-    most of a batch, and COPY moves them at several times the speed of bound parameters. Each
-    entry is decoded just before its row is written, so PostgreSQL takes the rows already sent
-    (psycopg sends every 32 KiB) while the next ones are decoded.
+    most of a batch, and COPY moves them at several times the speed of bound parameters.
     """
-    entries = []
     async with (await driver_connection(session)).cursor() as cursor, cursor.copy(_COPY_JOURNAL) as copy:
         copy.set_types(["int8", "int8", "text", "text", "bytea"])
-        for data in encoded:
-            entry = _ENTRY_DECODER.decode(data)
-            entries.append(entry)
+        for data, entry in zip(encoded, decoded, strict=True):
             await copy.write_row((gateway_id, entry.seq, entry.body.__struct_config__.tag, entry.hash, data))
-    return entries
 
 
 async def store_facts(session: AsyncSession, gateway_id: int, facts: SortedEntries) -> None:

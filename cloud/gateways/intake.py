@@ -19,7 +19,7 @@ from cloud.gateways.charges import post_charges
 from cloud.gateways.config import GatewayContext, current_config
 from cloud.gateways.facts import raise_cloud_alarm, sort_entries, store_entries, store_facts
 from cloud.gateways.models import GatewaySyncState
-from shared.journal import ChainHead, Pocket
+from shared.journal import ChainHead, Entry, Pocket
 from shared.sync import AckStatus, BatchAck, JournalBatch, PocketBalance, assess_batch, overlap_seqs
 from shared.sync.gateway_api import GatewayConfigDocument
 
@@ -51,7 +51,7 @@ async def ingest_batch(session: AsyncSession, context: GatewayContext, batch: Jo
         entries, stored=stored, stored_hashes=await _stored_hashes(session, context, overlap)
     )
     if assessment.status is AckStatus.ACCEPTED:
-        await _store(session, context, config, assessment.to_store)
+        await _store(session, context, config, assessment.to_store, assessment.decoded)
         params = {"gateway": context.gateway_id, "seq": assessment.head.seq, "hash": assessment.head.hash}
         await (await session.connection()).execute(_MOVE_HEAD, params)
     elif assessment.status is AckStatus.BROKEN_CHAIN:
@@ -81,9 +81,13 @@ async def _stored_hashes(session: AsyncSession, context: GatewayContext, seqs: r
 
 
 async def _store(
-    session: AsyncSession, context: GatewayContext, config: GatewayConfigDocument, encoded: list[bytes]
+    session: AsyncSession,
+    context: GatewayContext,
+    config: GatewayConfigDocument,
+    encoded: list[bytes],
+    entries: list[Entry],
 ) -> None:
-    entries = await store_entries(session, context.gateway_id, encoded)
+    await store_entries(session, context.gateway_id, encoded, entries)
     facts = sort_entries(entries)
     await store_facts(session, context.gateway_id, facts)
     await post_charges(session, context, facts.charges)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -59,7 +58,14 @@ def chain_hash(prev_hash: str, content: bytes) -> str:
     """``SHA-256(prev_hash bytes ‖ content)`` as lowercase hex: the chain's one hash rule."""
     if not _HEX_DIGEST.fullmatch(prev_hash):
         raise JournalError(f"prev_hash: expected 64 lowercase hex digits, got {prev_hash[:80]!r}")
-    return hashlib.sha256(bytes.fromhex(prev_hash) + content).hexdigest()
+    return link_hash(prev_hash, content)
+
+
+def link_hash(prev_hash: str, content: bytes) -> str:
+    """:func:`chain_hash` for a ``prev_hash`` already known to be a digest (verification's hot path)."""
+    digest = hashlib.sha256(bytes.fromhex(prev_hash))
+    digest.update(content)
+    return digest.hexdigest()
 
 
 def next_entry(head: ChainHead, body: Body, *, recorded_at: datetime) -> Entry:
@@ -118,13 +124,26 @@ def content_hash(entry: Entry) -> str:
 
 
 def _encode(entry: Entry) -> tuple[bytes, bytes]:
-    content_tree: dict[str, Any] = {
+    """The entry's canonical bytes, and its hashed content (the same object without the hashes)."""
+    recorded_at = canonical_datetime(entry.recorded_at, where="recorded_at")
+    tree = {
         "body": canonical_tree(entry.body, where="body"),
-        "recorded_at": canonical_datetime(entry.recorded_at, where="recorded_at"),
+        "hash": entry.hash,
+        "prev_hash": entry.prev_hash,
+        "recorded_at": recorded_at,
         "seq": entry.seq,
     }
-    content = encode_tree(content_tree)
-    return encode_tree({**content_tree, "prev_hash": entry.prev_hash, "hash": entry.hash}), content
+    encoded = encode_tree(tree)
+    # Keys are sorted, so the bytes read {"body":…,"hash":"…","prev_hash":"…","recorded_at":…}:
+    # the content is those bytes with the two hashes cut out, which is what encoding it again
+    # would give, at a fraction of the cost. Hashes that needed escaping take the long way.
+    hashes = b',"hash":"' + entry.hash.encode() + b'","prev_hash":"' + entry.prev_hash.encode() + b'"'
+    tail = len(b',"recorded_at":"",') + len(recorded_at) + len(b'"seq":}') + len(str(entry.seq))
+    cut = len(encoded) - tail - len(hashes)
+    if encoded[cut : cut + len(hashes)] == hashes:
+        return encoded, encoded[:cut] + encoded[cut + len(hashes) :]
+    del tree["hash"], tree["prev_hash"]
+    return encoded, encode_tree(tree)
 
 
 def _decode_form(data: bytes, *, what: str) -> Entry:

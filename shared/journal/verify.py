@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from shared.journal.entry import GENESIS_PREV_HASH, ChainHead, chain_hash, decode_with_content
+from shared.journal.entry import GENESIS_PREV_HASH, ChainHead, Entry, decode_with_content, link_hash
 from shared.journal.errors import JournalError
 
 
@@ -62,6 +62,7 @@ def verify_chain(
     expected_first_seq: int = 1,
     expected_prev_hash: str = GENESIS_PREV_HASH,
     expected_last: ChainHead | None = None,
+    decoded: list[Entry] | None = None,
 ) -> ChainVerdict:
     """Check that encoded ``entries`` form an unbroken chain starting where expected.
 
@@ -70,6 +71,9 @@ def verify_chain(
     hash of its own content; so any altered byte, dropped, repeated or reordered entry is found.
     Losing the *last* entries leaves a sound chain, so pass ``expected_last`` (a head recorded
     elsewhere, such as the gateway's stored journal head) to have that checked too.
+
+    ``decoded``, when given, receives each verified entry decoded, so a caller that goes on to use
+    them (the cloud storing a batch) need not decode them again.
     """
     head = ChainHead(seq=expected_first_seq - 1, hash=expected_prev_hash)
     verified = 0
@@ -77,7 +81,9 @@ def verify_chain(
         outcome = _check_one(index, data, head)
         if isinstance(outcome, ChainProblem):
             return ChainVerdict(ok=False, entries_verified=verified, head=head, problem=outcome)
-        head = outcome
+        if decoded is not None:
+            decoded.append(outcome)
+        head = outcome.head
         verified += 1
     if expected_last is not None and head != expected_last:
         problem = ChainProblem(
@@ -91,31 +97,39 @@ def verify_chain(
     return ChainVerdict(ok=True, entries_verified=verified, head=head, problem=None)
 
 
-def _check_one(index: int, data: bytes, head: ChainHead) -> ChainHead | ChainProblem:
-    """The new head if the entry continues the chain from ``head``, else the problem with it."""
+def _check_one(index: int, data: bytes, head: ChainHead) -> Entry | ChainProblem:
+    """The entry if it continues the chain from ``head``, else the problem with it."""
     try:
         entry, content = decode_with_content(data)
     except JournalError as error:
         return ChainProblem(index=index, seq=None, kind=ProblemKind.UNDECODABLE, detail=str(error))
     expected_seq = head.seq + 1
-
-    def problem(kind: ProblemKind, detail: str) -> ChainProblem:
-        return ChainProblem(index=index, seq=entry.seq, kind=kind, detail=detail)
-
-    if entry.seq > expected_seq:
-        missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
-        return problem(ProblemKind.GAP, f"expected seq {expected_seq}, found {entry.seq}: missing {missing}")
-    if entry.seq < expected_seq:
-        return problem(ProblemKind.OUT_OF_ORDER, f"expected seq {expected_seq}, found {entry.seq} again")
+    if entry.seq != expected_seq:
+        return _seq_problem(index, entry.seq, expected_seq)
     if entry.prev_hash != head.hash:
-        return problem(
-            ProblemKind.PREV_HASH_MISMATCH,
-            f"entry {entry.seq} links to {entry.prev_hash} but the entry before it has hash {head.hash}",
+        return ChainProblem(
+            index=index,
+            seq=entry.seq,
+            kind=ProblemKind.PREV_HASH_MISMATCH,
+            detail=f"entry {entry.seq} links to {entry.prev_hash} "
+            f"but the entry before it has hash {head.hash}",
         )
-    actual = chain_hash(entry.prev_hash, content)
+    # Decoding checked prev_hash is a digest (``HexDigest``): no need to check its form again.
+    actual = link_hash(entry.prev_hash, content)
     if actual != entry.hash:
-        return problem(
-            ProblemKind.HASH_MISMATCH,
-            f"entry {entry.seq} carries hash {entry.hash} but its content hashes to {actual}",
+        return ChainProblem(
+            index=index,
+            seq=entry.seq,
+            kind=ProblemKind.HASH_MISMATCH,
+            detail=f"entry {entry.seq} carries hash {entry.hash} but its content hashes to {actual}",
         )
-    return entry.head
+    return entry
+
+
+def _seq_problem(index: int, seq: int, expected_seq: int) -> ChainProblem:
+    if seq > expected_seq:
+        missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
+        detail = f"expected seq {expected_seq}, found {seq}: missing {missing}"
+        return ChainProblem(index=index, seq=seq, kind=ProblemKind.GAP, detail=detail)
+    detail = f"expected seq {expected_seq}, found {seq} again"
+    return ChainProblem(index=index, seq=seq, kind=ProblemKind.OUT_OF_ORDER, detail=detail)

@@ -12,19 +12,23 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from shared.journal import ChainHead, JournalError, ProblemKind, decode_entry, verify_chain
+from shared.journal import ChainHead, Entry, JournalError, ProblemKind, decode_entry, verify_chain
 from shared.journal.bodies import MAX_DETAIL_CHARS
 from shared.sync.errors import SyncError
 from shared.sync.messages import AckStatus, BatchAck, PocketBalance
 
 
 class BatchAssessment(msgspec.Struct, frozen=True, kw_only=True):
-    """What to do with a batch: the status, the entries to store, and the head after storing."""
+    """What to do with a batch: the status, the entries to store, and the head after storing.
+
+    ``decoded`` holds the entries of ``to_store`` as verification decoded them, in the same order.
+    """
 
     status: AckStatus
     to_store: list[bytes]
     head: ChainHead
     detail: str | None
+    decoded: list[Entry] = msgspec.field(default_factory=list)
 
     def ack(self, *, balances: list[PocketBalance], config_version: int) -> BatchAck:
         """The :class:`BatchAck` answering the batch, once ``to_store`` is stored."""
@@ -77,17 +81,19 @@ def assess_batch(
             stored, AckStatus.GAP, f"batch starts at seq {first.seq}; the cloud holds up to {stored.seq}"
         )
     starts_fresh = first.seq == stored.seq + 1
+    decoded: list[Entry] = []
     verdict = verify_chain(
         entries,
         expected_first_seq=first.seq,
         expected_prev_hash=stored.hash if starts_fresh else first.prev_hash,
+        decoded=decoded,
     )
     if verdict.problem is not None:
         status = AckStatus.GAP if verdict.problem.kind is ProblemKind.GAP else AckStatus.BROKEN_CHAIN
         return _refused(stored, status, f"batch entry {verdict.problem.index}: {verdict.problem.detail}")
     overlap = len(range(first.seq, stored.seq + 1))
-    for index, entry_data in enumerate(entries[:overlap]):
-        seq, entry_hash = first.seq + index, decode_entry(entry_data).hash
+    for index, entry in enumerate(decoded[:overlap]):
+        seq, entry_hash = first.seq + index, entry.hash
         held = stored.hash if seq == stored.seq else stored_hashes.get(seq)
         if held is None:
             raise SyncError(f"assess_batch: the stored hash of seq {seq} is needed (see overlap_seqs)")
@@ -100,7 +106,11 @@ def assess_batch(
     if overlap >= len(entries):
         return BatchAssessment(status=AckStatus.DUPLICATE, to_store=[], head=stored, detail=None)
     return BatchAssessment(
-        status=AckStatus.ACCEPTED, to_store=list(entries[overlap:]), head=verdict.head, detail=None
+        status=AckStatus.ACCEPTED,
+        to_store=list(entries[overlap:]),
+        head=verdict.head,
+        detail=None,
+        decoded=decoded[overlap:],
     )
 
 
