@@ -5,6 +5,8 @@ A pure state machine per wallet pocket and meter: :func:`decide` takes the
 balance, confirmed relay state, aware time, public holidays, the wallet's credit limit) and the
 stored :class:`PolicyState`, and returns a :class:`CreditDecision` with the next state.
 :func:`friendly_window_end` tells the daemon when to look again after a deferred disconnection.
+An operator's hold (:class:`RelayHold`, rules in ``shared.credit.holds``) and a balance never
+received (``balance_cents=None``) come before every other rule.
 The rules and every parameter are described in ``docs/credit-control.md``.
 """
 
