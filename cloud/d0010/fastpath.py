@@ -15,6 +15,8 @@ Groups that pass keep their validated bytes; ``decode`` turns them into ``MeterG
 """
 
 import re
+from datetime import datetime
+from decimal import Decimal
 
 from cloud.d0010 import items as it
 from cloud.d0010.errors import FieldError
@@ -155,16 +157,79 @@ class FastPath:
         return True
 
 
+# One reading of the usual shape per match (as in ``direct``), the 028 before it when it is the
+# meter's first; the last group holds what follows the value, 032 included.
+_USUAL_READINGS = re.compile(
+    rb"\n(?:028\|([^|\n]*)\|([A-Z])\|\n)?030\|([^|\n]*)\|([0-9]{14})\|([^|\n]*)\|"
+    rb"([^\n]*\|(?:\n032\|[0-9]{2}\|[TF]\|)?)"
+)
+_Tail = tuple[datetime | None, int | None, bool | None, str, str | None, bool | None, int]
+
+
 class Decoder:
     """Turns the validated bytes of a group into its meters and readings."""
 
     def __init__(self, dates: it.DateTimes) -> None:
         self._dates = dates
+        # A file repeats a few combinations of the values after the reading (and its 032).
+        self._tails: dict[bytes, _Tail] = {}
 
     def decode(
         self, raw: bytes, first_line: int, mpan: str, bsc: str
     ) -> tuple[tuple[MeterGroup, ...], tuple[Reading, ...]]:
         """Meters and readings of one group whose lines passed the fast path's checks."""
+        decoded = self._usual(raw, first_line, mpan, bsc)
+        return decoded if decoded is not None else self._any(raw, first_line, mpan, bsc)
+
+    def _usual(
+        self, raw: bytes, line: int, mpan: str, bsc: str
+    ) -> tuple[tuple[MeterGroup, ...], tuple[Reading, ...]] | None:
+        """One ``findall`` for the usual shape; ``None`` if the lines matched do not add up to
+        the group's (site visits, a meter without readings)."""
+        first_line, dates, tails = line, self._dates, self._tails
+        meters: list[MeterGroup] = []
+        readings: list[Reading] = []
+        meter_id = reading_type = ""
+        for meter, kind, register, at, value, tail in _USUAL_READINGS.findall(b"\n" + raw):
+            line += 1
+            if meter:
+                meter_id, reading_type = meter.decode(), kind.decode()
+                meters.append(MeterGroup(meter_id, reading_type, line))
+                line += 1
+            md_at, md_count, flag, method, reason, status, after = tails.get(tail) or self._tail(tail)
+            readings.append(
+                Reading(
+                    mpan, bsc, meter_id, reading_type, register.decode(), dates.anytime(at, it.READING_AT),
+                    Decimal(value.decode()), md_at, md_count, flag, method, reason, status, line,
+                )
+            )  # fmt: skip
+            line += after
+        if line - first_line + 1 != raw.count(b"\n"):
+            return None
+        return tuple(meters), tuple(readings)
+
+    def _tail(self, raw: bytes) -> _Tail:
+        """The values after a reading's value, with its 032's, and the lines after the 030."""
+        tail, _, checked = raw.partition(b"\n032|")
+        md_at, md_count, flag, method, _ = tail.split(b"|")
+        reason, status = checked.split(b"|")[:2] if checked else (b"", b"")
+        values: _Tail = (
+            self._dates.anytime(md_at, it.MD_RESET_AT) if md_at else None,
+            int(md_count) if md_count else None,
+            it.OPTIONAL_BOOLEANS[flag],
+            method.decode(),
+            reason.decode() if checked else None,
+            it.BOOLEANS[status] if checked else None,
+            1 if checked else 0,
+        )
+        if len(self._tails) < _DATES_KEPT_MAX:
+            self._tails[raw] = values
+        return values
+
+    def _any(
+        self, raw: bytes, first_line: int, mpan: str, bsc: str
+    ) -> tuple[tuple[MeterGroup, ...], tuple[Reading, ...]]:
+        """Line by line, for any shape the fast path accepts."""
         meters: list[MeterGroup] = []
         readings: list[Reading] = []
         head = (mpan, bsc, "", "")  # the 026 and 028 values each reading repeats
