@@ -116,8 +116,19 @@ def _fast(value: Any) -> Any:
     if kind in _AS_IS:
         return value
     if kind is dict:
-        # Most values are text or numbers: checked inline, as a call per leaf is the walk's main cost.
-        return {key: item if type(item) in _AS_IS else _fast(item) for key, item in value.items()}
+        # Leaves are spelled inline: a call per leaf is the walk's main cost.
+        out = {}
+        for key, item in value.items():
+            leaf = type(item)
+            if leaf in _AS_IS:
+                out[key] = item
+            elif leaf is datetime and item.utcoffset() is not None:
+                out[key] = _spell_datetime(item)
+            elif leaf is Decimal and item.is_finite():
+                out[key] = _spell_decimal(item)
+            else:
+                out[key] = _fast(item)
+        return out
     if kind is Decimal:
         if not value.is_finite():
             raise _NotCanonical
