@@ -149,7 +149,6 @@ def walk(
     """Go once over a batch's entries in seq order, updating ``states`` (meter id → state)."""
     out = Walk(states)
     open_meter = next((meter for meter, state in states.items() if state.open is not None), None)
-    last_reading: tuple[str, int] | None = None  # of a meter the cloud does not bill
     for seq, body in entries:
         if isinstance(body, Charge):
             if open_meter == body.meter_id and _cites_open(states[open_meter], body):
@@ -158,18 +157,19 @@ def walk(
             if open_meter is not None:
                 _settle(out, open_meter, terms)
                 open_meter = None
-            if last_reading != (body.meter_id, body.reading_seq):
-                out.discrepancies.append(_stray(seq, body))
+            out.discrepancies.append(_stray(seq, body))
             out.unconfirmed.append((seq, body))
             continue
         if open_meter is not None:
             _settle(out, open_meter, terms)
             open_meter = None
-        last_reading = None
         if isinstance(body, Reading | MeterReplaced):
             meter_terms = terms.get(body.meter_id)
             if meter_terms is None:
-                last_reading = (body.meter_id, seq)
+                # Not billed as the cloud's config stands; a gateway still on an older config may
+                # have billed it: its charges are re-rated from their own fields only.
+                _state(out, body.meter_id).open = OpenReading(seq=seq, checked=False)
+                open_meter = body.meter_id
             elif isinstance(body, MeterReplaced):
                 _replace(out, seq, body, meter_terms)
                 open_meter = body.meter_id

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloud.database.session import transaction
 from cloud.gateways.models import ChargeDiscrepancy
 from cloud.gateways.reports import list_discrepancies
+from cloud.wallets.services import close_wallet
 from shared.journal import AlarmKind, Charge, MeterReplaced, Pocket, Reading, ReadingSource, decode_entry
 from shared.money import ZERO, charge_with_carry
 from shared.quantities import Measurement, Utility
 from shared.sync import AckStatus
 from shared.tariffs import MonthToDate, rate_interval
-from tests.integration.cloud.conftest import EVERYTHING
+from tests.integration.cloud.conftest import ADMIN, EVERYTHING
 from tests.integration.sync_cloud.conftest import Site, electricity
 from tests.integration.sync_cloud.gateway import MeterState, SimulatedGateway
 from tests.integration.sync_cloud.test_journal_intake import bill, send
@@ -260,3 +261,26 @@ async def test_a_replaced_meter_whose_final_consumption_is_not_charged_is_flagge
     [finding] = await findings(engine, site)
     assert (finding.seq, finding.charged_cents) == (replaced_seq, 0)
     assert "the register moved 700" in finding.detail
+
+
+async def test_charges_for_a_meter_the_cloud_no_longer_bills_are_re_rated_from_their_own_fields(
+    client: httpx.AsyncClient, engine: AsyncEngine, site: Site, gateway: SimulatedGateway, meter: MeterState
+) -> None:
+    # The unit's wallet closed in the cloud; the gateway, still on its old config, bills on.
+    async with transaction(engine) as session:
+        await close_wallet(session, EVERYTHING, ADMIN, site.wallet_id)
+    commission(gateway, site, meter)
+    bill(gateway, meter, site, 60, "4000")
+    bill(gateway, meter, site, 60, "4000")
+    [charge, *_] = bill(gateway, meter, site, 60, "4000")
+    overcharged_seq = gateway.append(msgspec.structs.replace(charge, amount_cents=charge.amount_cents + 40))
+
+    # Batches of 2 end between readings and their charges.
+    await upload(client, gateway, 0, batch_size=2)
+
+    [finding] = await findings(engine, site)
+    assert (finding.seq, finding.charged_cents, finding.rerated_cents) == (
+        overcharged_seq,
+        charge.amount_cents + 40,
+        charge.amount_cents,
+    )
