@@ -61,6 +61,9 @@ class DecodedUplink:
     #: Logged register values, oldest first, for filling gaps.
     history: tuple[HistoryPoint, ...] = ()
     device_time_unix_s: int | None = None
+    #: When ``measurements`` were taken, if not when the frame was sent (a W1 sends the register it
+    #: logged at the last whole hour); ``None``: at the frame's own time.
+    measured_at_unix_s: int | None = None
     device_id: str | None = None
     frame_counter: int | None = None
 
@@ -99,6 +102,7 @@ def decode_uplink(
         relay_states=dict(frame.relay_states),
         history=history,
         device_time_unix_s=frame.device_time_unix_s,
+        measured_at_unix_s=frame.measured_at_unix_s,
         device_id=frame.device_id,
         frame_counter=frame.frame_counter,
     )

@@ -12,11 +12,15 @@ bytes 10–50 23 hourly consumption deltas, 14 bits each in litres, packed least
             bit first, then a 6-bit history multiplier
 ==========  =====================================================================
 
-The volume now is the logged volume plus the 23 deltas. The log point is the start of the
-24-hour window and each delta closes one hour, so the points fall on the 24 whole hours ending at
-the whole hour of the meter time (the published example: meter time 23:09:34, log at 00:00,
-last delta at 23:00). The gateway fills gaps from these points; they are absolute register values,
-so a point it already holds is the same value again, never consumption billed twice.
+The log point is the start of the 24-hour window and each delta closes one hour, so the points
+fall on the 24 whole hours ending at the whole hour of the meter time (the published example: meter
+time 23:09:34, log at 00:00, last delta at 23:00). The frame's volume (the vendor's "current
+volume") is the logged volume plus the 23 deltas: the register at that last whole hour, not at the
+meter time, so the frame says it was measured then (``measured_at_unix_s``). Read at the time the
+frame was sent instead, it would hold an hour-old register, and the next frame's point at the
+following whole hour would put an hour's water into the minutes between. The gateway fills gaps
+from these points; they are absolute register values, so a point it already holds is the same
+value again, never consumption billed twice.
 
 A non-zero history multiplier means the deltas are scaled in a way the description does not give:
 refused, not guessed.
@@ -38,7 +42,8 @@ _HOUR_S = 3600
 
 
 def decode(payload: Bytes) -> Frame:
-    """Volume now (litres), the day's hourly volumes as history, the meter time and its alarms."""
+    """The volume at the last whole hour (litres) and that hour, the day's hourly volumes as history,
+    the meter time and its alarms."""
     payload.exact_length(FRAME_LENGTH, "a Qalcosonic W1 enhanced 24 h frame")
     version = payload.uint(0, 1, "frame version")
     if version != FRAME_VERSION:
@@ -68,6 +73,7 @@ def decode(payload: Bytes) -> Frame:
         alarms=status_alarms(status),
         history=history,
         device_time_unix_s=meter_time,
+        measured_at_unix_s=last_hour,
     )
 
 

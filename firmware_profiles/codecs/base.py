@@ -81,6 +81,9 @@ class Frame:
     relay_states: Mapping[str, bool] = field(default_factory=dict)
     history: tuple[HistoryPoint, ...] = ()
     device_time_unix_s: int | None = None
+    #: When ``measurements`` were taken, if the frame says and it is not when it was sent (a W1's
+    #: register is its log at the last whole hour); ``None``: they are the frame's own.
+    measured_at_unix_s: int | None = None
     #: An identity the frame carries (an NB-IoT IMEI, a wM-Bus address), for matching meters.
     device_id: str | None = None
     #: The device's own frame counter, when the frame carries one, for spotting repeats.

@@ -8,8 +8,11 @@ bridge's relay actuator has seen its relay state) to :func:`deliver`, and become
    last billed reading and this frame, oldest first, one reading per logged instant: they fill a
    gap left by lost uplinks. Points at or before the last billed reading are already accounted for
    and are skipped, so nothing is billed twice; a meter never read before has no gap to fill;
-2. the frame's own reading. A frame not newer than the last billed reading is one handled before
-   (e.g. redelivered after a restart): nothing of it is delivered again;
+2. the frame's own reading, dated when its measurements were taken: when the frame was received,
+   or earlier when the frame says so (a W1 sends the register it logged at the last whole hour).
+   A frame whose reading is not newer than the last billed reading is one handled before (e.g.
+   redelivered after a restart), or a logging meter's frame within the same whole hour, which
+   says nothing new: nothing of it is delivered again;
 3. one alarm per condition the meter reports (tamper, leak, ...);
 4. the relay state, when the frame reports it.
 """
@@ -82,10 +85,15 @@ def planned_readings(
     """The readings to feed, oldest first; how many history points were skipped; whether the
     frame's own reading is a repeat. Pure.
 
-    Before a meter's first reading there is no gap: consumption before the baseline is not billed,
-    so its history is skipped. A point at or after the frame's own time is the frame's reading.
+    The frame's reading is dated at ``read_at`` (its reception), or at the earlier instant the
+    codec says its measurements were taken (``measured_at_unix_s``). Before a meter's first reading
+    there is no gap: consumption before the baseline is not billed, so its history is skipped. A
+    point at or after the frame's own time or its reading's is the frame's reading.
     """
-    newest = read_at
+    own_at = read_at
+    if decoded.measured_at_unix_s is not None:
+        own_at = min(own_at, datetime.fromtimestamp(decoded.measured_at_unix_s, UTC))
+    newest = own_at
     if decoded.device_time_unix_s is not None:
         newest = min(newest, datetime.fromtimestamp(decoded.device_time_unix_s, UTC))
     by_instant: dict[datetime, dict[Measurement, Decimal]] = {}
@@ -97,9 +105,9 @@ def planned_readings(
             continue
         by_instant.setdefault(at, {})[point.measurement] = point.value
     readings = sorted(by_instant.items())
-    repeat = last_read_at is not None and read_at <= last_read_at
+    repeat = last_read_at is not None and own_at <= last_read_at
     if decoded.measurements and not repeat:
-        readings.append((read_at, dict(decoded.measurements)))
+        readings.append((own_at, dict(decoded.measurements)))
     return readings, skipped, repeat
 
 

@@ -49,6 +49,23 @@ def test_the_device_clock_bounds_the_history_of_a_frame_received_later() -> None
     assert [at for at, _ in readings] == [NOW - timedelta(hours=2), NOW - timedelta(hours=1), NOW]
 
 
+def test_a_register_logged_at_the_last_whole_hour_is_read_at_that_hour_not_at_reception() -> None:
+    # A W1 sent at 12:58 carries the register it logged at 12:00 as its volume (and as its last point).
+    sent = NOW + timedelta(minutes=58)
+    w1 = DecodedUplink(
+        model_id="m", measurements={VOLUME: Decimal(120)},
+        history=tuple(HistoryPoint(int((NOW - timedelta(hours=h)).timestamp()), VOLUME, Decimal(v))
+                      for h, v in ((2, 100), (1, 110), (0, 120))),
+        device_time_unix_s=int(sent.timestamp()), measured_at_unix_s=int(NOW.timestamp()),
+    )  # fmt: skip
+    readings, skipped, repeat = planned_readings(w1, sent, last_read_at=NOW - timedelta(hours=2))
+    assert readings == [(NOW - timedelta(hours=1), {VOLUME: Decimal(110)}), (NOW, {VOLUME: Decimal(120)})]
+    assert skipped == 2 and not repeat, "2 h ago was billed; the point at 12:00 is the frame's own reading"
+    # Heard again later in the same hour (or redelivered): the same register at the same hour.
+    readings, _, repeat = planned_readings(w1, sent + timedelta(minutes=1), last_read_at=NOW)
+    assert readings == [] and repeat
+
+
 def test_repeat_memories_are_bounded_and_a_rejoin_restarts_the_counters() -> None:
     ids = RecentIds(capacity=2)
     # "b" was the least recently seen when "c" arrived, so it is forgotten.

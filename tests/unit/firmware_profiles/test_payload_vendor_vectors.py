@@ -148,6 +148,8 @@ def test_qalcosonic_w1_history_falls_on_the_days_whole_hours() -> None:
     assert times[0] == datetime(2026, 9, 2, 0, 0, tzinfo=UTC)
     assert times[-1] == datetime(2026, 9, 2, 23, 0, tzinfo=UTC)
     assert len(times) == 24
+    # The vendor's "current volume" (meter time 23:09:34) is the last point: the register at 23:00.
+    assert _decode(vector).measured_at_unix_s == times[-1].timestamp()
     assert all(
         later.timestamp() - earlier.timestamp() == 3600 for earlier, later in itertools.pairwise(times)
     )
