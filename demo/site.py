@@ -79,7 +79,7 @@ def has_balances(page: str) -> Callable[[], bool]:
     """A readiness probe: the gateway has every meter of the cloud's config and every wallet's balance.
 
     The radio meters start sending only then: a reading of a pocket the cloud has not reported yet
-    is judged at a balance of zero, which would warn of low credit at start.
+    is charged with no credit decision, and the page shows its balance as ``None`` until it comes.
     """
     meter_count = len(demo_meters())
 
@@ -89,7 +89,7 @@ def has_balances(page: str) -> Callable[[], bool]:
         except (httpx.HTTPError, ValueError, KeyError):
             return False
         balances = [m["cached_balance_cents"] for m in meters if m["wallet_id"] is not None]
-        return len(meters) == meter_count and all(balance > 0 for balance in balances)
+        return len(meters) == meter_count and all(balance is not None and balance > 0 for balance in balances)
 
     return probe
 
