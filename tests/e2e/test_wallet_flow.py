@@ -45,7 +45,17 @@ from cloud.seed import (
     tenant_email,
 )
 from shared.credit import friendly_window_end, parse_credit_policies
-from shared.journal import Charge, CreditApplied, Entry, Reading, RelayAction, RelayCommand, RelayReason
+from shared.journal import (
+    Alarm,
+    AlarmKind,
+    Charge,
+    CreditApplied,
+    Entry,
+    Reading,
+    RelayAction,
+    RelayCommand,
+    RelayReason,
+)
 from shared.quantities import Utility
 from shared.tariffs import MonthToDate, TariffSchedule, compile_tariff, parse_tariff, rate_interval
 from shared.tariffs.calendar_days import public_holidays
@@ -66,6 +76,8 @@ TARIFF_FILES = {
     "water": TARIFFS / "water_blocks.toml",
     "hot_water": TARIFFS / "hot_water.toml",
 }
+#: The alarms of a reading the gateway refused to bill (``edge_agent.billing.decide.REGISTER_ALARMS``).
+REGISTER_ALARMS = {AlarmKind.REVERSE_REGISTER, AlarmKind.IMPLAUSIBLE_READING, AlarmKind.STALE_READING}
 #: Unit 6 is filling its pool (demo/estate.py): its water meter is read through LoRaWAN.
 THIRSTY_UNIT = 6
 
@@ -196,6 +208,11 @@ def assert_charges_follow_the_tariff(
     tariff = compile_tariff(TariffSchedule.of([parse_tariff(path.read_text(), str(path))]))
     readings = [(e.seq, e.body) for e in entries if isinstance(e.body, Reading) and e.body.meter_id == meter]
     charges = [e.body for e in entries if isinstance(e.body, Charge) and e.body.meter_id == meter]
+    # Each reading's charges cover the interval since the one before: no reading was refused (a
+    # refused one leaves the baseline where it was, and the next charge covers both intervals).
+    refused = [e.body for e in entries if isinstance(e.body, Alarm) and e.body.meter_id == meter
+               and e.body.kind in REGISTER_ALARMS]  # fmt: skip
+    assert refused == [], f"meter {meter}: every reading of a steady supply is plausible"
     state: MonthToDate | None = None
     pieces, quantity = [], Decimal(0)
     billed = {c.reading_seq for c in charges}
@@ -212,9 +229,9 @@ def assert_charges_follow_the_tariff(
     assert len(pairs) >= min_intervals, f"meter {meter}: enough intervals to mean something"
     assert sum(c.quantity for c in charged) == quantity > 0, "every Wh or litre read is charged once"
     assert sum(c.amount_cents for c in charged) == sum(expected_cents)
-    assert [(c.band, c.amount_cents) for c in charged] == [
-        (p.band, cents) for p, cents in zip(pieces, expected_cents, strict=True)
-    ]
+    assert [(c.interval_start, c.interval_end, c.band, c.amount_cents) for c in charged] == [
+        (p.start, p.end, p.band, cents) for p, cents in zip(pieces, expected_cents, strict=True)
+    ], "each charge covers its piece of the interval between two readings"
 
 
 def cloud_head(run: DemoRun) -> int:
