@@ -3,6 +3,8 @@ gateway sync API's)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
@@ -15,15 +17,18 @@ from cloud.api.schemas import (
     GatewayUpdate,
     MeterCreate,
     MeterOut,
+    MeterReplacementCreate,
+    MeterReplacementOut,
     TariffUpload,
     TariffVersionOut,
 )
 from cloud.auth.dependencies import Caller, DbSession, audit_reason
 from cloud.auth.permissions import Kind, Permission
-from cloud.errors import NotFound
+from cloud.errors import NotFound, ValidationFailed
 from cloud.estates import metering
-from cloud.estates.metering_models import Gateway, Meter, Tariff, TariffVersion
+from cloud.estates.metering_models import Gateway, Meter, MeterReplacement, Tariff, TariffVersion
 from cloud.estates.services import get_estate
+from cloud.gateways import replacements
 from shared.quantities import Utility
 
 
@@ -130,6 +135,46 @@ class MeterController(Controller):
         """One meter."""
         return meter_out(await visible_meter(db, principal, meter_id))
 
+    @post("/meters/{meter_id:int}/replacement", summary="Replace a meter (a new serial at its place)")
+    async def replace(
+        self,
+        request: Request[object, object, State],
+        db: DbSession,
+        principal: Caller,
+        meter_id: PathId,
+        data: JSONBody[MeterReplacementCreate],
+    ) -> MeterReplacementOut:
+        """Records a new meter fitted at this metering point: the meter's serial becomes
+        ``new_serial``, and the gateway's next config version carries it with the two readings, so
+        the gateway bills the old meter up to its final reading and the new one from its first.
+        422 for a blank or unchanged serial, a negative reading or a blank reason; 409 when another
+        meter of the same firmware profile has the serial. Audited (``meter.replace``) with
+        ``reason``."""
+        meter = await visible_meter(db, principal, meter_id)
+        principal.require(Permission.METERS_REPLACE)
+        reason = data.reason.strip()
+        if not reason:
+            raise ValidationFailed("reason: say why the meter was replaced; it goes to the audit trail")
+        replaced = await replacements.replace_meter(
+            db,
+            principal.actor(reason),
+            meter,
+            new_serial=data.new_serial,
+            old_meter_final_reading=data.old_meter_final_reading,
+            new_meter_first_reading=data.new_meter_first_reading,
+            replaced_at=data.replaced_at,
+            now=datetime.now(UTC),
+        )
+        return replacement_out(replaced.replacement, replaced.config_version)
+
+    @get("/meters/{meter_id:int}/replacements", summary="List a meter's replacements")
+    async def list_replacements(
+        self, db: DbSession, principal: Caller, meter_id: PathId
+    ) -> list[MeterReplacementOut]:
+        """Every replacement of the meter, oldest first."""
+        await visible_meter(db, principal, meter_id)
+        return [replacement_out(r) for r in await replacements.meter_replacements(db, meter_id)]
+
 
 class TariffController(Controller):
     """Tariff versions: TOML text, effective-dated, never edited (a correction is a later version)."""
@@ -205,6 +250,23 @@ def meter_out(meter: Meter) -> MeterOut:
         meter.serial,
         meter.firmware_profile_id,
         meter.role,
+    )
+
+
+def replacement_out(replacement: MeterReplacement, config_version: int | None = None) -> MeterReplacementOut:
+    """The response body of a meter replacement."""
+    return MeterReplacementOut(
+        id=replacement.id,
+        meter_id=replacement.meter_id,
+        old_serial=replacement.old_serial,
+        new_serial=replacement.new_serial,
+        old_meter_final_reading=replacement.old_meter_final_reading,
+        new_meter_first_reading=replacement.new_meter_first_reading,
+        replaced_at=replacement.replaced_at,
+        reason=replacement.reason,
+        recorded_by_user_id=replacement.recorded_by_user_id,
+        recorded_at=replacement.recorded_at,
+        config_version=config_version,
     )
 
 

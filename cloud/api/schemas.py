@@ -195,6 +195,34 @@ class MeterOut(msgspec.Struct):
     role: str
 
 
+class MeterReplacementCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new meter fitted at this metering point: its serial, the two displays (kWh or kL, as
+    strings so no digit is lost; null when not read), when (default now) and why."""
+
+    new_serial: Annotated[str, msgspec.Meta(max_length=200, examples=["22071934"])]
+    reason: Annotated[str, msgspec.Meta(max_length=500, examples=["faulty display, meter swapped"])]
+    old_meter_final_reading: Decimal | None = None
+    new_meter_first_reading: Decimal | None = None
+    replaced_at: datetime | None = None
+
+
+class MeterReplacementOut(msgspec.Struct):
+    """A meter replacement as recorded; ``config_version`` (in the answer to the replacement only)
+    is the gateway's config version that carries it, null for a meter on no gateway."""
+
+    id: int
+    meter_id: int
+    old_serial: str
+    new_serial: str
+    old_meter_final_reading: Decimal | None
+    new_meter_first_reading: Decimal | None
+    replaced_at: datetime
+    reason: str
+    recorded_by_user_id: int | None
+    recorded_at: datetime
+    config_version: int | None = None
+
+
 class TariffUpload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A tariff version as TOML text (the file format of ``examples/tariffs``)."""
 

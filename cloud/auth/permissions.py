@@ -31,6 +31,9 @@ class Permission(enum.StrEnum):
     """Correct a pocket against suspense: apart from top-ups, so a payments integration lacks it."""
     LEDGER_CLOSE = "ledger:close"
     """Close an accounting period for the whole platform: irreversible, so the operator's alone."""
+    METERS_REPLACE = "meters:replace"
+    """Record a new meter at a metering point (its serial and the swap's readings): what is billed
+    across the swap follows from it."""
 
 
 class Kind(enum.StrEnum):
@@ -66,7 +69,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BODY_CORPORATE: frozenset({Permission.ESTATES_CONFIGURE, Permission.TARIFFS_WRITE}),
     # (Managing agents import D0010 flows: every permission but creating estates and closing
     # periods, above.)
-    Role.INSTALLER: frozenset({Permission.METERING_WRITE, Permission.RELAYS_SWITCH}),
+    Role.INSTALLER: frozenset(
+        {Permission.METERING_WRITE, Permission.RELAYS_SWITCH, Permission.METERS_REPLACE}
+    ),
     Role.OWNER: frozenset(),
     Role.TENANT: frozenset(),
 }

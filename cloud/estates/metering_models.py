@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Identity, Text, UniqueConstraint, func
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.database.models import Base, one_of
@@ -91,3 +102,31 @@ class TariffVersion(Base):
     effective_from: Mapped[date] = mapped_column(Date)
     toml_text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MeterReplacement(Base):
+    """A meter swapped at its metering point: the serial before and after, and what the installer
+    read off the two displays (kWh or kL, as the meters show them; null when not given).
+
+    The meter's own row carries the new serial; this row is the history, and the latest one whose
+    ``new_serial`` is the meter's serial gives the gateway the readings to bill across the swap.
+    """
+
+    __tablename__ = "meter_replacements"
+    __table_args__ = (
+        CheckConstraint("old_serial <> new_serial", name="serial_changes"),
+        CheckConstraint("old_meter_final_reading >= 0", name="old_meter_final_reading"),
+        CheckConstraint("new_meter_first_reading >= 0", name="new_meter_first_reading"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), index=True)
+    old_serial: Mapped[str] = mapped_column(Text)
+    new_serial: Mapped[str] = mapped_column(Text)
+    old_meter_final_reading: Mapped[Decimal | None] = mapped_column(Numeric)
+    new_meter_first_reading: Mapped[Decimal | None] = mapped_column(Numeric)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("auth_users.id"))
+    recorded_by_role: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -7,10 +7,10 @@ of it on the push channel and in the next ack.
 
 Every journal batch needs the document, so each process keeps the last one built per gateway,
 keyed by a fingerprint PostgreSQL takes of every row it is built from (the gateway's meters with
-their units, open wallets and connections, the estate's tariff versions, the estate itself) and
-the latest version number. One small query per request then replaces the rebuild; any change to
-those rows, or a version recorded by another process, misses the cache and rebuilds. A new input
-of the document must join the fingerprint too.
+their units, open wallets, connections and replacements, the estate's tariff versions, the estate
+itself) and the latest version number. One small query per request then replaces the rebuild; any
+change to those rows, or a version recorded by another process, misses the cache and rebuilds. A
+new input of the document must join the fingerprint too.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cloud.audit.actor import Actor
 from cloud.audit.services import record
 from cloud.errors import NotFound, ValidationFailed
-from cloud.estates.metering_models import Gateway, Meter, Tariff, TariffVersion
+from cloud.estates.metering_models import Gateway, Meter, MeterReplacement, Tariff, TariffVersion
 from cloud.estates.models import Estate, Unit, WalletMode
 from cloud.estates.scope import Scope
 from cloud.gateways.models import ConfigVersion, MeterConnection
@@ -61,6 +62,9 @@ _FINGERPRINT = text("""
            FROM tariffs t JOIN tariff_versions v ON v.tariff_id = t.id
           WHERE t.estate_id = :estate) AS tariffs,
         (SELECT md5(e::text) FROM estates e WHERE e.id = :estate) AS estate,
+        (SELECT md5(string_agg(r::text, ';' ORDER BY r.id))
+           FROM meter_replacements r JOIN meters m ON m.id = r.meter_id
+          WHERE m.gateway_id = :gateway) AS replacements,
         (SELECT max(version) FROM gateway_config_versions WHERE gateway_id = :gateway) AS version
 """)
 #: Documents built, per gateway: (fingerprint and version they were built at, the document).
@@ -181,6 +185,15 @@ async def build_document(
 
 async def _config_meters(session: AsyncSession, context: GatewayContext) -> list[ConfigMeter]:
     open_wallet = and_(Wallet.unit_id == Meter.unit_id, Wallet.closed_at.is_(None))
+    # The installer's readings at the replacement that fitted each meter's present serial: its
+    # latest replacement, if that one's new serial is the meter's.
+    later = aliased(MeterReplacement)
+    latest = select(func.max(later.id)).where(later.meter_id == Meter.id).correlate(Meter).scalar_subquery()
+    replaced = and_(
+        MeterReplacement.meter_id == Meter.id,
+        MeterReplacement.new_serial == Meter.serial,
+        MeterReplacement.id == latest,
+    )
     # Plain columns, not ORM entities: this runs on every ack, for every meter of the gateway.
     query = (
         select(
@@ -191,9 +204,13 @@ async def _config_meters(session: AsyncSession, context: GatewayContext) -> list
             Meter.role,
             Unit.label,
             Wallet.id.label("wallet_id"),
+            MeterReplacement.old_serial.label("replaced_serial"),
+            MeterReplacement.old_meter_final_reading,
+            MeterReplacement.new_meter_first_reading,
             *_CONNECTION_COLUMNS,
         )
         .outerjoin(Unit, Unit.id == Meter.unit_id)
+        .outerjoin(MeterReplacement, replaced)
         .outerjoin(Wallet, open_wallet)
         .outerjoin(MeterConnection, MeterConnection.meter_id == Meter.id)
         .where(Meter.gateway_id == context.gateway_id)
@@ -215,6 +232,9 @@ async def _config_meters(session: AsyncSession, context: GatewayContext) -> list
                 wallet_id=None if row.wallet_id is None else str(row.wallet_id),
                 pocket=Pocket.SHARED if shared_pocket else Pocket.for_utility(utility),
                 serial=row.serial or None,
+                replaced_serial=row.replaced_serial,
+                old_meter_final_reading=row.old_meter_final_reading,
+                new_meter_first_reading=row.new_meter_first_reading,
                 **connection,
             )
         )

@@ -9,6 +9,9 @@ first. Before that reading's entry, in the same journal transaction, the billing
   baseline (its last accepted reading, so nothing more is billed);
 - the new meter's **first register** is the installer's ``new_meter_first_reading``, or else this
   reading's register (a value above this reading cannot be the new meter's start and is ignored);
+- the installer's readings of a replacement recorded in the cloud name the serial they replaced,
+  and are ignored unless the baseline is that meter's: after two swaps the gateway did not see
+  apart, the second's readings are not the first meter's;
 - the swap is dated halfway between the old meter's last accepted reading and this one: the agent
   only knows it happened between them, and each meter's consumption then gets half the time to
   be plausible in;
@@ -41,8 +44,11 @@ def revealed_replacement(
     if meter.serial is None or state.serial in (None, meter.serial) or old is None or read_at <= old.read_at:
         return None
     assert state.serial is not None
-    final = old.value if meter.old_meter_final_register is None else meter.old_meter_final_register
-    first = meter.new_meter_first_register
+    given = meter.replaced_serial in (None, state.serial)
+    final = meter.old_meter_final_register if given else None
+    if final is None:
+        final = old.value
+    first = meter.new_meter_first_register if given else None
     if first is None or first > register_value:
         first = register_value
     return MeterReplaced(

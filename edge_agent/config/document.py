@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +29,7 @@ from edge_agent.config.model import EdgeConfig, MeterConfig
 from edge_agent.errors import ConfigError
 from firmware_profiles import FirmwareProfileError, Profile, ProfileRegistry, Transport
 from shared.credit import CreditError, CreditPolicy, parse_credit_policies
-from shared.quantities import Utility
+from shared.quantities import Utility, base_units
 from shared.sync.gateway_api import ConfigMeter, GatewayConfigDocument
 from shared.tariffs import TariffError, TariffSchedule, parse_tariff
 from shared.tariffs.calendar_days import supported_countries
@@ -68,6 +69,7 @@ def config_from_document(
     unreachable: dict[str, str] = {}
     for index, cloud_meter in enumerate(document.meters):
         _check_profile(where, index, cloud_meter, registry)
+        _check_readings(where, index, cloud_meter)
         meter_or_reason = _meter(local, cloud_meter, limits, registry)
         if isinstance(meter_or_reason, str):
             unreachable[cloud_meter.id] = meter_or_reason
@@ -98,6 +100,16 @@ def _check_profile(where: str, index: int, meter: ConfigMeter, registry: Profile
             f"{where}: meters[{index}].profile: expected a firmware profile this agent knows ({error}), "
             f"got {meter.profile!r}"
         ) from None
+
+
+def _check_readings(where: str, index: int, meter: ConfigMeter) -> None:
+    for key in ("old_meter_final_reading", "new_meter_first_reading"):
+        reading: Decimal | None = getattr(meter, key)
+        if reading is not None and (not reading.is_finite() or reading < 0):
+            raise ConfigError(
+                f"{where}: meters[{index}].{key}: expected the meter's display in kWh or kL, "
+                f"0 or more, got {reading}"
+            )
 
 
 def _meter(
@@ -157,15 +169,34 @@ def _device_on_site(cloud: ConfigMeter, on_site: MeterConfig | None) -> dict[str
     """The installed meter's serial, and the installer's readings at a replacement.
 
     ``edge.toml``'s serial wins when it gives one: the installer at the meter knows which device
-    is fitted before the cloud's records do. The readings off the displays only ever come from site.
+    is fitted before the cloud's records do, and then ``edge.toml``'s readings go with it. Else the
+    readings are ``edge.toml``'s when it gives either, and otherwise the document's (recorded in the
+    cloud with the replacement, and used only if the old meter was the one they name).
     """
+    from_cloud = {
+        "serial": cloud.serial,
+        "old_meter_final_register": _register(cloud, "old_meter_final_reading"),
+        "new_meter_first_register": _register(cloud, "new_meter_first_reading"),
+        "replaced_serial": cloud.replaced_serial,
+    }
     if on_site is None:
-        return {"serial": cloud.serial}
+        return from_cloud
+    own_serial = on_site.serial is not None and on_site.serial != cloud.serial
+    own_readings = (on_site.old_meter_final_register, on_site.new_meter_first_register) != (None, None)
+    if not own_serial and not own_readings:
+        return from_cloud
     return {
         "serial": on_site.serial or cloud.serial,
         "old_meter_final_register": on_site.old_meter_final_register,
         "new_meter_first_register": on_site.new_meter_first_register,
+        "replaced_serial": None,
     }
+
+
+def _register(cloud: ConfigMeter, key: str) -> Decimal | None:
+    """A reading of the document (kWh or kL) in base units (Wh or L)."""
+    reading: Decimal | None = getattr(cloud, key)
+    return None if reading is None else base_units(reading)
 
 
 def _interval(cloud: ConfigMeter, on_site: MeterConfig) -> int:

@@ -91,6 +91,9 @@ class MeterConfig:
     #: meter's last reading and the new meter's first.
     old_meter_final_register: Decimal | None = None
     new_meter_first_register: Decimal | None = None
+    #: The serial of the meter those readings' old meter was (the cloud's replacement): they apply
+    #: only when the baseline was read from it. ``None`` (``edge.toml``'s): whatever it was.
+    replaced_serial: str | None = None
 
     @property
     def transport(self) -> Transport:

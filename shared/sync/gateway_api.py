@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -67,6 +68,14 @@ class ConfigMeter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     imei: Annotated[str, msgspec.Meta(pattern="^[0-9]{15}$")] | None = None
     serial: _Id | None = None
     """The installed meter's serial; a new one for the same meter id is a meter replacement."""
+    replaced_serial: _Id | None = None
+    """The serial of the meter removed at the replacement that fitted ``serial`` (null if none)."""
+    old_meter_final_reading: Decimal | None = None
+    """At that replacement: the removed meter's display (kWh or kL) as it came off, billed up to;
+    null when the installer did not give it (or there was no replacement). The gateway uses the
+    two readings only when the meter it last read is ``replaced_serial``."""
+    new_meter_first_reading: Decimal | None = None
+    """At that replacement: the new meter's display (kWh or kL) as fitted, billed from."""
 
 
 class ConfigWallet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -2,11 +2,11 @@
 and pymodbus meters (both in this process, so the test can take one meter off the bus and put a new
 one with a low register at its address).
 
-The swap is recorded in the cloud (the meter's serial changes; no API changes a serial yet, so the
-test writes the row), the agent takes the new serial with
-the next config version, journals ``meter_replaced`` at the new meter's first reading and bills
-across the swap; the cloud stores the entry with the rest of the journal and its revenue assurance
-finds nothing to flag.
+The installer records the swap through the cloud's API (``POST /api/v1/meters/{id}/replacement``
+with the new serial and the two displays), the agent takes the new serial and the readings with the
+config version the replacement records (told on its push channel), journals ``meter_replaced`` at
+the new meter's first reading with the installer's registers and bills across the swap; the cloud
+stores the entry with the rest of the journal and its revenue assurance finds nothing to flag.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -32,6 +33,9 @@ from tests.support.services import free_port
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.anyio]
 
 NEW_METER_WH = Decimal(300)
+#: What the old meter advanced between the agent's last reading of it and its removal.
+UNREAD_WH = Decimal(20)
+INSTALLER = ("fitter@sync-park.example", "sync-park-fitter-1")
 
 
 async def until(condition: Callable[[], object], what: str, timeout_s: float = 30) -> None:
@@ -53,6 +57,35 @@ def meters(clock: SimClock, unit_meter: SimulatedMeter | None = None) -> list[Si
     return [unit, *bulk]
 
 
+async def add_installer(site: Site) -> None:
+    """An installer of the site's estate (what the managing agent's ``POST /api/v1/users`` does)."""
+    from cloud.auth.models import Role
+    from cloud.seed import ensure_user
+    from tests.e2e.test_sync import cloud_session
+
+    estate_id = cloud_value(site, "SELECT estate_id FROM gateways WHERE id = %s", site.gateway_id)
+    assert isinstance(estate_id, int)
+    async with cloud_session(site.database_url) as session:
+        await ensure_user(session, *INSTALLER, Role.INSTALLER, estate_id=estate_id)
+
+
+async def replace_meter(base_url: str, meter_id: int, body: dict[str, object]) -> dict[str, object]:
+    """The installer signs in and records the new meter through the API."""
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        email, password = INSTALLER
+        login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.text
+        session = login.cookies["quantify_session"]
+        client.cookies.clear()
+        answer = await client.post(
+            f"/api/v1/meters/{meter_id}/replacement", json=body,
+            headers={"Cookie": f"quantify_session={session}", "X-CSRF-Token": login.json()["csrf_token"]},
+        )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    result: dict[str, object] = answer.json()
+    return result
+
+
 def cloud_value(site: Site, sql: str, *parameters: object) -> object:
     with psycopg.connect(site.database_url) as db:
         row = db.execute(sql, parameters).fetchone()
@@ -66,6 +99,7 @@ async def test_a_meter_swapped_in_the_cloud_is_billed_across_and_nothing_is_flag
 
     upgrade_to_head(postgres_url)
     site = await make_site(postgres_url)
+    await add_installer(site)
     unit = str(site.unit_meter_id)
     clock = SimClock(speedup=10)
     simulator = MeterSimulator(meters(clock), clock)
@@ -84,11 +118,18 @@ async def test_a_meter_swapped_in_the_cloud_is_billed_across_and_nothing_is_flag
         try:
             await until(lambda: agent.billing.states[unit].serial == "SN-1", "the cloud's serial adopted")
             await until(lambda: len(charges(agent)) >= 4, "the old meter billed")
-            # The swap: the old meter comes off the bus, the cloud records the new serial, and
-            # the new meter goes on once the agent has the new configuration.
+            # The swap: the old meter comes off the bus (its display a little past the agent's
+            # last reading of it), the installer records it through the API, and the new meter
+            # goes on once the agent has the new configuration.
             await simulator.stop()
-            with psycopg.connect(site.database_url) as db:
-                db.execute("UPDATE meters SET serial = 'SN-1-NEW' WHERE id = %s", (site.unit_meter_id,))
+            last_read = agent.billing.states[unit].register
+            assert last_read is not None
+            final_wh = last_read.value + UNREAD_WH
+            replaced = await replace_meter(base_url, site.unit_meter_id, {
+                "new_serial": "SN-1-NEW", "reason": "display faulty",
+                "old_meter_final_reading": str(final_wh / 1000), "new_meter_first_reading": str(NEW_METER_WH / 1000),
+            })  # fmt: skip
+            assert replaced["old_serial"] == "SN-1"
             await until(lambda: agent.billing.meters[unit].meter.serial == "SN-1-NEW", "the new config")
             new_meter = SimulatedMeter(1, packaged_registry().get("hiking-dds238-2"), load_w=Decimal(1000),
                                        at=clock.now(), energy_import_wh=NEW_METER_WH)  # fmt: skip
@@ -121,6 +162,7 @@ async def test_a_meter_swapped_in_the_cloud_is_billed_across_and_nothing_is_flag
 
     [swap] = [body for _, body in journal if isinstance(body, MeterReplaced)]
     assert (swap.old_serial, swap.new_serial) == ("SN-1", "SN-1-NEW")
+    assert (swap.old_final_register, swap.new_first_register) == (final_wh, NEW_METER_WH), "the installer's"
     alarms = [body.kind for _, body in journal if isinstance(body, Alarm) and body.meter_id == unit]
     assert AlarmKind.REVERSE_REGISTER not in alarms and AlarmKind.IMPLAUSIBLE_READING not in alarms
     registers = [

@@ -66,6 +66,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "ResetRequest": {"email": "i@x.example"},
     "PasswordResetUse": {"token": "qr_x", "password": "long-enough-pass"},
     "RelayCommandCreate": {"action": "open", "reason": "intrusion"},
+    "MeterReplacementCreate": {
+        "new_serial": "INTRUDER-1",
+        "reason": "intrusion",
+        "old_meter_final_reading": "1",
+    },
     "AdjustmentCreate": {"amount_cents": -100, "reason": "intrusion"},
     "EnrolmentCodeCreate": {},
     "PersonUpdate": {"full_name": "Intruder"},

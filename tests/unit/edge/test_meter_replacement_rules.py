@@ -84,3 +84,20 @@ def test_a_final_reading_below_the_last_one_read_is_alarmed_not_billed() -> None
     assert [type(body) for body in bodies] == [Alarm]
     assert msgspec.structs.asdict(bodies[0])["kind"] is AlarmKind.REVERSE_REGISTER
     assert after.register is not None and after.register.value == Decimal(500)
+
+
+@pytest.mark.parametrize(
+    ("replaced_serial", "expected"),
+    [("OLD", (Decimal(1_002_000), Decimal(100))), ("MIDDLE", (Decimal(1_000_000), Decimal(500)))],
+    ids=["the cloud's swap from the meter last read", "a later swap's readings (two swaps seen as one)"],
+)
+def test_the_clouds_readings_apply_only_to_the_meter_they_replaced(
+    replaced_serial: str, expected: tuple[Decimal, Decimal]
+) -> None:
+    b = billing(
+        serial="NEW", replaced_serial=replaced_serial, old_meter_final_register=Decimal(1_002_000),
+        new_meter_first_register=Decimal(100),
+    )  # fmt: skip
+    replaced = revealed_replacement(b, old_state(b), Decimal(500), T1)
+    assert replaced is not None and (replaced.old_serial, replaced.new_serial) == ("OLD", "NEW")
+    assert (replaced.old_final_register, replaced.new_first_register) == expected
