@@ -1,4 +1,4 @@
-"""Background jobs: the ledger verification runs through real Redis, and in-process without a broker."""
+"""Background jobs: the ledger verification runs through real Redis and RabbitMQ, and in-process without a broker."""
 
 from __future__ import annotations
 
@@ -66,6 +66,27 @@ def test_the_verification_job_runs_through_redis_and_is_idempotent(migrated_url:
         broker.flush_all()
         broker.close()
     assert verifications(migrated_url) == [(3, True)]
+
+
+def test_the_verification_job_runs_through_rabbitmq_and_is_idempotent(
+    migrated_url: str, rabbitmq_url: str
+) -> None:
+    asyncio.run(seed(migrated_url, 4))
+    broker = make_broker(rabbitmq_url)
+    jobs = declare_jobs(broker, migrated_url)
+    broker.flush_all()  # a queue left by an earlier, interrupted run must not run into this one
+    worker = Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        jobs.verify_ledger.send()
+        jobs.verify_ledger.send()
+        broker.join(QUEUE, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
+        broker.flush_all()
+        broker.close()
+    assert verifications(migrated_url) == [(4, True)]
 
 
 def test_the_worker_command_runs_jobs_in_process_without_a_broker(migrated_url: str) -> None:
