@@ -15,14 +15,14 @@ from cloud.d0010.service import StoredReport, import_file
 from cloud.database.session import transaction
 from cloud.estates.scope import Scope
 from tests.integration.d0010.conftest import IMPORTER, row_counts
-from tests.support.paths import REFDATA
+from tests.support.paths import D0010_PUBLIC_SAMPLE
 from tests.unit.d0010.flowfiles import D0010_FIXTURES, MPAN_A, MPAN_B, NOW, flow_file, group
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
 ALL_GROUPS = D0010_FIXTURES / "all_groups.uff"
 PARTIAL = D0010_FIXTURES / "partial.uff"
-SAMPLE = REFDATA / "d0010" / "DTC5259515123502080915D0010.uff"
+SAMPLE = D0010_PUBLIC_SAMPLE
 NOTHING = dict.fromkeys(("d0010_files", "d0010_mpans", "d0010_meters", "d0010_readings", "audit_records"), 0)
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from cloud.d0010 import ImportStatus
-from tests.support.paths import REFDATA
+from tests.support.paths import D0010_PUBLIC_SAMPLE
 from tests.unit.d0010.flowfiles import D0010_FIXTURES, run
 
-SAMPLE = REFDATA / "d0010" / "DTC5259515123502080915D0010.uff"
+SAMPLE = D0010_PUBLIC_SAMPLE
 needs_public_sample = pytest.mark.skipif(
     not SAMPLE.exists(), reason=f"public sample flow not present at {SAMPLE} (not redistributed: no licence)"
 )
