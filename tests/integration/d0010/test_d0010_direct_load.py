@@ -3,6 +3,7 @@ met again later in the file (even batches later) is judged with all its groups, 
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 import psycopg
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloud.d0010 import ImportStatus, Reading, import_d0010
 from cloud.d0010.items import mpan_check_digit
 from cloud.d0010.links import readings_for_mpan
-from cloud.d0010.loader import BATCH_BYTES
+from cloud.d0010.loader import BATCH_BYTES, SWITCH_INTERVAL_S, _quick_switching
 from cloud.d0010.service import import_file
 from cloud.database.session import transaction
 from cloud.estates.scope import Scope
@@ -121,3 +122,16 @@ async def test_new_mpans_and_meters_get_ids_the_sequences_then_skip(
             "SELECT (SELECT count(DISTINCT id) FROM d0010_mpans), (SELECT count(DISTINCT id) FROM d0010_meters)"
         ).fetchone()
     assert counts == (4, 5)
+
+
+async def test_the_interpreter_switch_interval_is_restored_after_a_load(engine: AsyncEngine) -> None:
+    before = sys.getswitchinterval()
+    with _quick_switching():
+        assert sys.getswitchinterval() == min(before, SWITCH_INTERVAL_S)
+        with _quick_switching():  # overlapping loads
+            pass
+        assert sys.getswitchinterval() == min(before, SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == before
+
+    await import_file(engine, MIXED, file_name="mixed.uff", now=NOW, actor=IMPORTER)
+    assert sys.getswitchinterval() == before
