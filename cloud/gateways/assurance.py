@@ -151,19 +151,62 @@ async def check_batch(
     entries: Sequence[Entry],
 ) -> int:
     """Check an accepted batch's readings and charges; store the findings and return how many."""
-    meters = {e.body.meter_id for e in entries if isinstance(e.body, (Reading, Charge, MeterReplaced))}
-    terms, tariffs = meter_terms(config)
-    states = await _load_states(session, context.gateway_id, meters)
-    outcome = walk(((entry.seq, entry.body) for entry in entries), states, terms)
-    found = {d.seq: d for d in outcome.discrepancies}
-    ratings: dict[RatingKey, RatingResult | str] = {}
-    for seq, charge in outcome.unconfirmed:
-        own = rerate(tariffs.get(charge.utility), seq, charge, ratings)
-        if own is not None:
-            found[seq] = _merge(found.get(seq), own)
-    await _save_states(session, context.gateway_id, {m: outcome.states[m] for m in outcome.changed})
-    await _store_findings(session, context.gateway_id, list(found.values()))
-    return len(found)
+    check = await BatchCheck.load(session, context, config, entries)
+    check.run()
+    return await check.save(session)
+
+
+class BatchCheck:
+    """:func:`check_batch` in three steps, so the caller can overlap the pure middle one with a
+    statement of its own: :meth:`load` the meters' states, :meth:`run` (no I/O), :meth:`save`."""
+
+    def __init__(
+        self,
+        gateway_id: int,
+        config: GatewayConfigDocument,
+        entries: Sequence[Entry],
+        states: dict[str, MeterAssurance],
+    ) -> None:
+        self._gateway_id = gateway_id
+        self._config = config
+        self._entries = entries
+        self._states = states
+        self._outcome: tuple[dict[str, MeterAssurance], list[Discrepancy]] | None = None
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        context: GatewayContext,
+        config: GatewayConfigDocument,
+        entries: Sequence[Entry],
+    ) -> BatchCheck:
+        """Read the states of the batch's meters (and any with an open reading)."""
+        meters = {e.body.meter_id for e in entries if isinstance(e.body, (Reading, Charge, MeterReplaced))}
+        states = await _load_states(session, context.gateway_id, meters)
+        return cls(context.gateway_id, config, entries, states)
+
+    def run(self) -> None:
+        """Walk the batch and re-rate what the readings did not confirm (pure)."""
+        terms, tariffs = meter_terms(self._config)
+        outcome = walk(((entry.seq, entry.body) for entry in self._entries), self._states, terms)
+        found = {d.seq: d for d in outcome.discrepancies}
+        ratings: dict[RatingKey, RatingResult | str] = {}
+        for seq, charge in outcome.unconfirmed:
+            own = rerate(tariffs.get(charge.utility), seq, charge, ratings)
+            if own is not None:
+                found[seq] = _merge(found.get(seq), own)
+        changed = {m: outcome.states[m] for m in outcome.changed}
+        self._outcome = (changed, list(found.values()))
+
+    async def save(self, session: AsyncSession) -> int:
+        """Save the changed states and store the findings; returns how many findings."""
+        if self._outcome is None:
+            raise RuntimeError("BatchCheck.save before run")
+        changed, findings = self._outcome
+        await _save_states(session, self._gateway_id, changed)
+        await _store_findings(session, self._gateway_id, findings)
+        return len(findings)
 
 
 def _merge(derived: Discrepancy | None, own: Finding) -> Discrepancy:

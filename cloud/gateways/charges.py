@@ -9,7 +9,7 @@ an admin to move it. Zero-cent charges are stored in the journal and post nothin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,11 +29,21 @@ _POCKET_ACCOUNTS = text("""
 
 
 async def post_charges(
-    session: AsyncSession, context: GatewayContext, charges: Sequence[tuple[int, Charge]]
+    session: AsyncSession,
+    context: GatewayContext,
+    charges: Sequence[tuple[int, Charge]],
+    *,
+    meanwhile: Callable[[], None] | None = None,
 ) -> int:
-    """Post the non-zero charges of an accepted batch; returns how many postings were created."""
+    """Post the non-zero charges of an accepted batch; returns how many postings were created.
+
+    ``meanwhile`` (CPU work of the caller's, no I/O on the session) is called exactly once, while
+    the server inserts the postings (see :func:`post_many`).
+    """
     billable = [(seq, charge) for seq, charge in charges if charge.amount_cents != 0]
     if not billable:
+        if meanwhile is not None:
+            meanwhile()
         return 0
     pockets = await _pocket_accounts(session, context.estate.id, {charge.wallet_id for _, charge in billable})
     revenue: dict[Utility, int] = {}
@@ -51,7 +61,8 @@ async def post_charges(
         # An accepted batch holds only entries the cloud never stored, so their keys are new
         # (a charge commits with its entry); post_many still finds a repeat under the lock.
         batch = requests[start : start + BULK_MAX]
-        created += (await post_many(session, batch, expect_new=True)).created_count
+        work = meanwhile if start == 0 else None
+        created += (await post_many(session, batch, expect_new=True, meanwhile=work)).created_count
     return created
 
 

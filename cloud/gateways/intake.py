@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import ValidationFailed
-from cloud.gateways.assurance import check_batch
+from cloud.gateways.assurance import BatchCheck
 from cloud.gateways.charges import post_charges
 from cloud.gateways.config import GatewayContext, current_config
 from cloud.gateways.facts import raise_cloud_alarm, sort_entries, store_entries, store_facts
@@ -90,8 +90,10 @@ async def _store(
     await store_entries(session, context.gateway_id, encoded, entries)
     facts = sort_entries(entries)
     await store_facts(session, context.gateway_id, facts)
-    await post_charges(session, context, facts.charges)
-    await check_batch(session, context, config, entries)
+    # Revenue assurance re-derives the charges (pure CPU) while PostgreSQL inserts the postings.
+    check = await BatchCheck.load(session, context, config, entries)
+    await post_charges(session, context, facts.charges, meanwhile=check.run)
+    await check.save(session)
 
 
 async def pocket_balances(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,7 @@ from cloud.errors import Conflict, LedgerIntegrityError, PeriodClosed, Validatio
 from cloud.ledger.accounts import account_currencies
 from cloud.ledger.chain_lock import lock_chain_head
 from cloud.ledger.domain import PostingKind, PostingRequest, StoredPosting, chain_hash, same_content
-from cloud.ledger.driver import fetch
+from cloud.ledger.driver import fetch, fetch_meanwhile
 
 #: Most postings one bulk call takes; the sync layer splits larger journal batches.
 BULK_MAX = 10_000
@@ -173,6 +173,7 @@ async def post_many(
     *,
     audits: Mapping[str, BalanceAudit] | None = None,
     expect_new: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> PostedBatch:
     """Post a batch in the caller's transaction, all or nothing; repeats return their originals.
 
@@ -182,10 +183,15 @@ async def post_many(
     expects no repeats (a journal batch the gateway never sent before, a group of new top-ups),
     so the keys are not looked up before the lock; a repeat is still found, under the lock, by
     the append statement, at the cost of a second look.
+
+    ``meanwhile``: CPU work of the caller's (no I/O on the session) done while the server runs the
+    append statement, so the two overlap; called exactly once when this returns normally (at once
+    when there is nothing to append).
     """
     if len(requests) > BULK_MAX:
         raise ValidationFailed(f"batch of {len(requests)} postings: at most {BULK_MAX} per call; split it")
     if not requests:
+        _call(meanwhile)
         return PostedBatch((), {})
     unique = _unique_by_key(requests)
     audits = audits or {}
@@ -197,7 +203,7 @@ async def post_many(
     balances: dict[int, int] = {}
     if fresh:
         head = await lock_chain_head(session)
-        appended = await _append(session, _chain(fresh, head), audits)
+        appended = await _append(session, _chain(fresh, head), audits, meanwhile)
         if appended is None:
             # A key was already used (committed by another writer after our look, or not looked
             # for: ``expect_new``); under the lock the check is final.
@@ -206,7 +212,14 @@ async def post_many(
         assert appended is not None, "a key appeared while this transaction held the chain lock"
         postings, balances = appended
         stored |= {posting.idempotency_key: PostingResult(posting, created=True) for posting in postings}
+    else:
+        _call(meanwhile)
     return PostedBatch(tuple(stored[request.idempotency_key] for request in requests), balances)
+
+
+def _call(meanwhile: Callable[[], None] | None) -> None:
+    if meanwhile is not None:
+        meanwhile()
 
 
 def _sort_out(
@@ -309,7 +322,10 @@ def _chained(request: PostingRequest, seq: int, previous_hash: bytes, now: datet
 
 
 async def _append(
-    session: AsyncSession, postings: list[StoredPosting], audits: Mapping[str, BalanceAudit]
+    session: AsyncSession,
+    postings: list[StoredPosting],
+    audits: Mapping[str, BalanceAudit],
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[list[StoredPosting], dict[int, int]] | None:
     """Insert the postings, move the balances, advance the head: one statement, run under the lock.
 
@@ -331,7 +347,10 @@ async def _append(
         "last_hash": postings[-1].hash,
     } | _audit_params(postings, audits)
     try:
-        rows = await fetch(session, _APPEND, params)
+        if meanwhile is None:
+            rows = await fetch(session, _APPEND, params)
+        else:
+            rows = await fetch_meanwhile(session, _APPEND, params, meanwhile)
     except DBAPIError as error:
         raise _ledger_error(error) from error
     if rows[0][0]:
