@@ -16,6 +16,7 @@ new input of the document must join the fingerprint too.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -33,6 +34,7 @@ from cloud.estates.models import Estate, Unit, WalletMode
 from cloud.estates.scope import Scope
 from cloud.gateways.models import ConfigVersion, MeterConnection
 from cloud.gateways.push import enqueue
+from cloud.ledger.driver import fetch_meanwhile
 from cloud.wallets.models import Wallet
 from shared.journal import Pocket
 from shared.quantities import Utility
@@ -50,23 +52,24 @@ _CONNECTION_COLUMNS = (
 )
 _DEV_EUI = re.compile("[0-9a-f]{16}")
 #: Whole rows as text, so a column added to any of them changes the fingerprint without a change here.
-_FINGERPRINT = text("""
+_FINGERPRINT_SQL = """
     SELECT
         (SELECT md5(string_agg(concat_ws('|', m::text, u::text, w::text, c::text), ';' ORDER BY m.id, w.id))
            FROM meters m
            LEFT JOIN units u ON u.id = m.unit_id
            LEFT JOIN wallets w ON w.unit_id = m.unit_id AND w.closed_at IS NULL
            LEFT JOIN gateway_meter_connections c ON c.meter_id = m.id
-          WHERE m.gateway_id = :gateway) AS meters,
+          WHERE m.gateway_id = %(gateway)s) AS meters,
         (SELECT md5(string_agg(concat_ws('|', t::text, v::text), ';' ORDER BY v.id))
            FROM tariffs t JOIN tariff_versions v ON v.tariff_id = t.id
-          WHERE t.estate_id = :estate) AS tariffs,
-        (SELECT md5(e::text) FROM estates e WHERE e.id = :estate) AS estate,
+          WHERE t.estate_id = %(estate)s) AS tariffs,
+        (SELECT md5(e::text) FROM estates e WHERE e.id = %(estate)s) AS estate,
         (SELECT md5(string_agg(r::text, ';' ORDER BY r.id))
            FROM meter_replacements r JOIN meters m ON m.id = r.meter_id
-          WHERE m.gateway_id = :gateway) AS replacements,
-        (SELECT max(version) FROM gateway_config_versions WHERE gateway_id = :gateway) AS version
-""")
+          WHERE m.gateway_id = %(gateway)s) AS replacements,
+        (SELECT max(version) FROM gateway_config_versions WHERE gateway_id = %(gateway)s) AS version
+"""
+_FINGERPRINT = text(_FINGERPRINT_SQL.replace("%(gateway)s", ":gateway").replace("%(estate)s", ":estate"))
 #: Documents built, per gateway: (fingerprint and version they were built at, the document).
 _BUILT: dict[int, tuple[tuple[Any, ...], GatewayConfigDocument]] = {}
 _BUILT_MAX = 4096
@@ -100,15 +103,30 @@ async def gateway_context(session: AsyncSession, gateway_id: int) -> GatewayCont
     return GatewayContext(row[0], row[1])
 
 
-async def current_config(session: AsyncSession, context: GatewayContext) -> GatewayConfigDocument:
+async def config_fingerprint(
+    session: AsyncSession, context: GatewayContext, *, meanwhile: Callable[[], None]
+) -> tuple[Any, ...]:
+    """The fingerprint :func:`current_config` keys its cache by, read while ``meanwhile()`` (CPU
+    work of the caller's, no I/O on the session) runs: pass it to :func:`current_config`."""
+    params = {"gateway": context.gateway_id, "estate": context.estate.id}
+    [row] = await fetch_meanwhile(session, _FINGERPRINT_SQL, params, meanwhile)
+    return tuple(row)
+
+
+async def current_config(
+    session: AsyncSession, context: GatewayContext, *, fingerprint: tuple[Any, ...] | None = None
+) -> GatewayConfigDocument:
     """The gateway's config document at its current version, recording a new version if it changed.
 
-    The caller must not change the document: the same one is handed out until its inputs change.
+    ``fingerprint``: from :func:`config_fingerprint`, earlier in the same transaction (read now
+    when not given). The caller must not change the document: the same one is handed out until
+    its inputs change.
     """
     # Taken before building: if the rows change meanwhile, the key is older than the document,
     # so the next request misses and rebuilds rather than keeping a document older than its key.
-    params = {"gateway": context.gateway_id, "estate": context.estate.id}
-    fingerprint = tuple((await (await session.connection()).execute(_FINGERPRINT, params)).one())
+    if fingerprint is None:
+        params = {"gateway": context.gateway_id, "estate": context.estate.id}
+        fingerprint = tuple((await (await session.connection()).execute(_FINGERPRINT, params)).one())
     cached = _BUILT.get(context.gateway_id)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]

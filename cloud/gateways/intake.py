@@ -16,11 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.errors import ValidationFailed
 from cloud.gateways.assurance import BatchCheck
 from cloud.gateways.charges import post_charges
-from cloud.gateways.config import GatewayContext, current_config
+from cloud.gateways.config import GatewayContext, config_fingerprint, current_config
 from cloud.gateways.facts import raise_cloud_alarm, sort_entries, store_entries, store_facts
 from cloud.gateways.models import GatewaySyncState
 from shared.journal import ChainHead, Entry, Pocket
-from shared.sync import AckStatus, BatchAck, JournalBatch, PocketBalance, assess_batch, overlap_seqs
+from shared.sync import (
+    AckStatus,
+    BatchAck,
+    BatchAssessment,
+    JournalBatch,
+    PocketBalance,
+    assess_batch,
+    overlap_seqs,
+)
 from shared.sync.gateway_api import GatewayConfigDocument
 
 _LOCK_HEAD = text("SELECT head_seq, head_hash FROM gateway_sync_state WHERE gateway_id = :gateway FOR UPDATE")
@@ -43,13 +51,18 @@ async def ingest_batch(session: AsyncSession, context: GatewayContext, batch: Jo
             f"journal batch: gateway_id {batch.gateway_id!r} is not the signing gateway {context.gateway_id}"
         )
     stored = await _lock_head(session, context.gateway_id)
-    # Built before storing: revenue assurance bills the batch's readings with the config's meters.
-    config = await current_config(session, context)
     entries = batch.encoded_entries()
-    overlap = overlap_seqs(entries, stored=stored)
-    assessment = assess_batch(
-        entries, stored=stored, stored_hashes=await _stored_hashes(session, context, overlap)
+    stored_hashes = await _stored_hashes(session, context, overlap_seqs(entries, stored=stored))
+    assessed: list[BatchAssessment] = []
+    # The chain is verified (pure CPU) while PostgreSQL takes the config's fingerprint. The config
+    # is built before storing: revenue assurance bills the batch's readings with its meters.
+    fingerprint = await config_fingerprint(
+        session,
+        context,
+        meanwhile=lambda: assessed.append(assess_batch(entries, stored=stored, stored_hashes=stored_hashes)),
     )
+    config = await current_config(session, context, fingerprint=fingerprint)
+    [assessment] = assessed
     if assessment.status is AckStatus.ACCEPTED:
         await _store(session, context, config, assessment.to_store, assessment.decoded)
         params = {"gateway": context.gateway_id, "seq": assessment.head.seq, "hash": assessment.head.hash}
