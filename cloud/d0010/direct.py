@@ -56,26 +56,28 @@ class DirectRows:
     def add(self, flow: ValidatedFlow, mpan_ref: int, first_meter_ref: int) -> int | None:
         """Rows for ``flow``'s meters and readings; the number of meter ids used, or ``None`` (and
         no rows) if the group repeats a meter or a reading key and so needs the staging checks."""
-        out = (self.meters, self.direct_meters, self.readings)
-        before = (len(self.meters), len(self.direct_meters), len(self.readings))
-        if flow.raw is None or not self._from_raw(flow, flow.raw, mpan_ref, first_meter_ref, out):
+        meters = self.meters
+        before = (len(meters), len(self.direct_meters), len(self.readings))
+        raw = flow.raw
+        if raw is None or not self._from_raw(flow, raw, mpan_ref, first_meter_ref):
+            out = (meters, self.direct_meters, self.readings)
             _truncate(out, before)
             if not self._from_values(flow, mpan_ref, first_meter_ref, out):
                 _truncate(out, before)
                 return None
-        return len(self.meters) - before[0]
+        return len(meters) - before[0]
 
-    def _from_raw(self, flow: ValidatedFlow, raw: bytes, mpan_ref: int, meter_ref: int, out: _Rows) -> bool:
+    def _from_raw(self, flow: ValidatedFlow, raw: bytes, mpan_ref: int, meter_ref: int) -> bool:
         """From the validated lines, values copied as written: one ``findall`` per group.
 
         Covers the usual shape (every 028 followed by its 030s, each with or without its 032); for
         any other (site visits, a meter without readings) the lines matched do not add up to the
         group's, and the caller formats the group from its decoded values instead.
         """
-        meters, direct, readings = out
+        meters, direct, readings = self.meters, self.direct_meters, self.readings
         bsc = flow.bsc_validation_status.encode()
         stamps, ends = self._stamps, self._ends
-        meter_ids: set[bytes] = set()
+        meter_ids: list[bytes] = []  # usually one: a list is quicker than a set
         keys: set[tuple[int, bytes, bytes]] = set()
         line, first = flow.line, len(readings)
         prefix = middle = b""
@@ -84,7 +86,7 @@ class DirectRows:
             if meter_id:
                 if meter_id in meter_ids:
                     return False
-                meter_ids.add(meter_id)
+                meter_ids.append(meter_id)
                 meters.append(b"%d\t%d\t%s\n" % (meter_ref, mpan_ref, meter_id.replace(b"\\", b"\\\\")))
                 direct.append(
                     b"%d\t%d\t%d\t%d\t%s\t%s\n" % (meter_ref, mpan_ref, flow.line, line, reading_type, bsc)

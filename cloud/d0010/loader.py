@@ -140,20 +140,26 @@ class Loader:
         naming an MPAN again within the batch, or that cannot go straight in, is left for staging."""
         rows = self._stamps_and_ends.fresh()
         prepared = Prepared(batch, rows)
+        mpans, meters, direct_meters, readings = prepared.rows
+        starts, routes, add = prepared.starts, prepared.direct, rows.add
+        mpan_ref, meter_ref = self._next_mpan_ref, self._next_meter_ref
         seen: set[str] = set()
         for flow in batch:
-            prepared.starts.append(
-                (len(rows.mpans), len(rows.meters), len(rows.direct_meters), len(rows.readings))
-            )
-            if flow.mpan_core in seen:
-                prepared.direct.append(False)
+            core = flow.mpan_core
+            starts.append((len(mpans), len(meters), len(direct_meters), len(readings)))
+            if core in seen:
+                routes.append(False)
                 continue
-            seen.add(flow.mpan_core)
-            rows.add_mpan(self._next_mpan_ref, flow.mpan_core)
-            used = rows.add(flow, self._next_mpan_ref, self._next_meter_ref)
-            self._next_mpan_ref += 1
-            self._next_meter_ref += used or 0
-            prepared.direct.append(used is not None)
+            seen.add(core)
+            mpans.append(b"%d\t%s\n" % (mpan_ref, core.encode()))
+            used = add(flow, mpan_ref, meter_ref)
+            mpan_ref += 1
+            if used is None:
+                routes.append(False)
+            else:
+                meter_ref += used
+                routes.append(True)
+        self._next_mpan_ref, self._next_meter_ref = mpan_ref, meter_ref
         return prepared
 
     async def _send(self, batch: Prepared, loaded: Loaded) -> None:
