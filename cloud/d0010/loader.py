@@ -98,7 +98,7 @@ class Prepared:
     meters, readings), so the rows of a group whose MPAN turns out to be stored can be dropped.
     """
 
-    __slots__ = ("direct", "flows", "rows", "starts")
+    __slots__ = ("cores", "direct", "flows", "rows", "starts")
 
     def __init__(self, flows: list[ValidatedFlow], rows: DirectRows) -> None:
         self.flows = flows
@@ -106,6 +106,8 @@ class Prepared:
         self.starts: list[tuple[int, int, int, int]] = []
         self.direct: list[bool] = []
         """Per group: formatted for the final tables (else it needs staging, MPAN row aside)."""
+        self.cores = ""
+        """The batch's distinct MPAN cores, comma-separated, for the query for stored ones."""
 
 
 class Loader:
@@ -160,6 +162,7 @@ class Loader:
                 meter_ref += used
                 routes.append(True)
         self._next_mpan_ref, self._next_meter_ref = mpan_ref, meter_ref
+        prepared.cores = ",".join(seen)
         return prepared
 
     async def _send(self, batch: Prepared, loaded: Loaded) -> None:
@@ -167,10 +170,12 @@ class Loader:
         flows = batch.flows
         if not flows:
             return
-        cursor = await self._connection.execute(
-            _STORED_MPANS, (",".join([flow.mpan_core for flow in flows]),)
-        )
+        cursor = await self._connection.execute(_STORED_MPANS, (batch.cores,))
         stored: dict[str, int] = {core: ref for core, ref in await cursor.fetchall()}
+        if not stored and all(batch.direct):  # the usual batch: every group goes straight in
+            loaded.readings_direct += len(batch.rows[3])
+            await self._copy(batch.rows, [])
+            return
         rows = _without_stored(batch, stored) if stored else batch.rows
         staging_rows: list[str] = []
         seen: set[str] = set()
