@@ -19,6 +19,7 @@ from cloud.gateways.charges import post_charges
 from cloud.gateways.config import GatewayContext, config_fingerprint, current_config
 from cloud.gateways.facts import raise_cloud_alarm, sort_entries, store_entries, store_facts
 from cloud.gateways.models import GatewaySyncState
+from cloud.ledger.driver import fetch
 from shared.journal import ChainHead, Entry, Pocket
 from shared.sync import (
     AckStatus,
@@ -35,13 +36,14 @@ _LOCK_HEAD = text("SELECT head_seq, head_hash FROM gateway_sync_state WHERE gate
 _HASHES = text("""
     SELECT seq, hash FROM gateway_journal WHERE gateway_id = :gateway AND seq BETWEEN :first AND :last
 """)
-_MOVE_HEAD = text(
-    "UPDATE gateway_sync_state SET head_seq = :seq, head_hash = :hash WHERE gateway_id = :gateway"
+# Straight through the driver (cloud.ledger.driver.fetch): every batch sends them.
+_MOVE_HEAD = (
+    "UPDATE gateway_sync_state SET head_seq = %(seq)s, head_hash = %(hash)s WHERE gateway_id = %(gateway)s"
 )
-_BALANCES = text("""
+_BALANCES = """
     SELECT p.wallet_id, p.name, a.balance_cents FROM pockets p JOIN ledger_accounts a ON a.id = p.account_id
-    WHERE p.wallet_id = ANY(CAST(:wallets AS bigint[])) ORDER BY p.wallet_id, p.name
-""")
+    WHERE p.wallet_id = ANY(CAST(%(wallets)s AS bigint[])) ORDER BY p.wallet_id, p.name
+"""
 
 
 async def ingest_batch(session: AsyncSession, context: GatewayContext, batch: JournalBatch) -> BatchAck:
@@ -66,7 +68,7 @@ async def ingest_batch(session: AsyncSession, context: GatewayContext, batch: Jo
     if assessment.status is AckStatus.ACCEPTED:
         await _store(session, context, config, assessment.to_store, assessment.decoded)
         params = {"gateway": context.gateway_id, "seq": assessment.head.seq, "hash": assessment.head.hash}
-        await (await session.connection()).execute(_MOVE_HEAD, params)
+        await fetch(session, _MOVE_HEAD, params)
     elif assessment.status is AckStatus.BROKEN_CHAIN:
         await raise_cloud_alarm(
             session, context.gateway_id, "broken_chain", f"journal batch refused: {assessment.detail}"
@@ -119,13 +121,13 @@ async def pocket_balances(
     """
     if not wallet_ids:
         return []
-    rows = await (await session.connection()).execute(_BALANCES, {"wallets": wallet_ids})
+    rows = await fetch(session, _BALANCES, {"wallets": wallet_ids})
     return [
         PocketBalance(
-            wallet_id=str(row.wallet_id),
-            pocket=Pocket(row.name),
-            balance_cents=row.balance_cents,
+            wallet_id=str(wallet_id),
+            pocket=Pocket(name),
+            balance_cents=balance_cents,
             posted_through_seq=posted_through_seq,
         )
-        for row in rows
+        for wallet_id, name, balance_cents in rows
     ]
