@@ -53,6 +53,7 @@ from shared.tariffs import rate_interval
 from tests.integration.cloud.conftest import ADMIN, EVERYTHING
 from tests.integration.sync_cloud.conftest import OPENING_BALANCE_CENTS, Site, make_site
 from tests.integration.sync_cloud.gateway import compiled
+from tests.support.edge_agent_config import agent_meter_toml
 from tests.support.paths import REPO_ROOT
 
 T = TypeVar("T")
@@ -95,29 +96,15 @@ class Clock:
 
 def edge_toml(store: Path, site: Site) -> str:
     """The agent's config: the site's meter (no relay) on its wallet, the estate's tariff."""
-    return f"""
-[gateway]
-id = "gw-{site.gateway_id}"
-store = "{store}"
-[[buses]]
-id = "bus"
-kind = "tcp"
-host = "127.0.0.1"
-port = 9
-[[meters]]
-id = "{site.meter_id}"
-unit = "A1"
-utility = "electricity"
-profile = "eastron-sdm120"
-bus = "bus"
-address = 1
-wallet = "{site.wallet_id}"
-[tariffs]
+    return (
+        agent_meter_toml(store, site.gateway_id, site.meter_id, site.wallet_id)
+        + f"""[tariffs]
 electricity = "{TARIFF}"
 [credit.electricity]
 reconnect_threshold_cents = 2000
 low_credit_warning_cents = false
 """
+    )
 
 
 def make_machine(world: World) -> type[RuleBasedStateMachine]:

@@ -26,6 +26,7 @@ from shared.quantities import Measurement
 from shared.sync import AckStatus, journal_batch
 from tests.integration.cloud.conftest import EVERYTHING
 from tests.integration.sync_cloud.conftest import Site
+from tests.support.edge_agent_config import agent_meter_toml
 from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.anyio
@@ -43,24 +44,9 @@ class Clock:
 
 
 def edge_toml(store: Path, site: Site, serial: str, installer: str = "") -> str:
-    return f"""
-[gateway]
-id = "gw-{site.gateway_id}"
-store = "{store}"
-[[buses]]
-id = "bus"
-kind = "tcp"
-host = "127.0.0.1"
-port = 9
-[[meters]]
-id = "{site.meter_id}"
-unit = "A1"
-utility = "electricity"
-profile = "eastron-sdm120"
-bus = "bus"
-address = 1
-wallet = "{site.wallet_id}"
-serial = "{serial}"
+    return (
+        agent_meter_toml(store, site.gateway_id, site.meter_id, site.wallet_id)
+        + f"""serial = "{serial}"
 {installer}
 [tariffs]
 electricity = "{TARIFF}"
@@ -68,6 +54,7 @@ electricity = "{TARIFF}"
 reconnect_threshold_cents = 2000
 low_credit_warning_cents = false
 """
+    )
 
 
 async def run_gateway(store: Path, site: Site, clock: Clock, toml: str, registers_wh: list[int]) -> None:
