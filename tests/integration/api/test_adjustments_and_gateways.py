@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -26,6 +26,7 @@ from shared.quantities import Utility
 from shared.sync import AckStatus, decode_ack
 from shared.sync.gateway_api import ENROL_PATH, JOURNAL_PATH, EnrolResponse
 from tests.integration.api.conftest import Caller, sign_in
+from tests.integration.api.test_access import create_key
 from tests.integration.api.test_api_flows import electricity_pocket
 from tests.integration.sync_cloud.gateway import T0, SimulatedGateway, new_key, public_key_b64
 
@@ -91,6 +92,48 @@ async def test_an_adjustment_posts_double_entry_once_and_shows_in_the_pockets_tr
     )
     assert audit.source_address and audit.before is not None and audit.after is not None
     assert (audit.before["balance_cents"], audit.after["balance_cents"]) == (OPENING_CREDIT_CENTS, balance)
+
+
+@pytest.mark.anyio
+async def test_an_adjustment_is_at_most_a_million_rand_dated_with_a_zone_in_the_past_and_needs_money_adjust(
+    client: Client, admin: Caller, demo: DemoEstate
+) -> None:
+    pocket = await electricity_pocket(client, admin, demo.wallet_ids[0])
+    url = f"/api/v1/pockets/{pocket}/adjustments"
+    body = {"amount_cents": 100, "reason": "bulk meter reconciliation"}
+
+    def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
+        return headers | {"Idempotency-Key": key}
+
+    largest = await client.post(
+        url, json=body | {"amount_cents": 100_000_000}, headers=keyed(admin.headers, "max")
+    )
+    too_much = await client.post(
+        url, json=body | {"amount_cents": -100_000_001}, headers=keyed(admin.headers, "over")
+    )
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    future = await client.post(
+        url, json=body | {"effective_at": tomorrow}, headers=keyed(admin.headers, "future")
+    )
+    zoneless = await client.post(
+        url, json=body | {"effective_at": "2026-01-05T10:00:00"}, headers=keyed(admin.headers, "zoneless")
+    )
+    top_ups_only = await create_key(client, admin, demo.estate_id)
+    adjusting = await create_key(client, admin, demo.estate_id, permissions=["money:adjust"])
+    by_top_up_key = await client.post(
+        url, json=body, headers=keyed({"Authorization": f"Bearer {top_ups_only['key']}"}, "key-1")
+    )
+    by_adjusting_key = await client.post(
+        url, json=body, headers=keyed({"Authorization": f"Bearer {adjusting['key']}"}, "key-2")
+    )
+
+    assert largest.status_code == 201, largest.text
+    # Beyond the schema's range: a malformed body, Litestar's own 400, naming the field.
+    assert too_much.status_code == 400 and "amount_cents" in too_much.text, too_much.text
+    assert future.status_code == 422 and "effective_at" in future.json()["detail"]
+    assert zoneless.status_code == 422 and "effective_at" in zoneless.json()["detail"]
+    assert by_top_up_key.status_code == 403 and "money:adjust" in by_top_up_key.json()["detail"]
+    assert by_adjusting_key.status_code == 201, by_adjusting_key.text
 
 
 @pytest.mark.anyio
