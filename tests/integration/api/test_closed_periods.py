@@ -19,6 +19,7 @@ from cloud.database.session import transaction
 from cloud.ledger import cli
 from cloud.seed import DemoEstate
 from tests.integration.api.conftest import Caller
+from tests.integration.api.test_access import create_key
 from tests.integration.api.test_api_flows import electricity_pocket
 
 pytestmark = [pytest.mark.postgres]
@@ -116,6 +117,34 @@ async def test_overlapping_repeated_unfinished_and_backwards_periods_are_refused
     assert statuses["unfinished"][0] == 422 and "still ahead" in statuses["unfinished"][1]
     assert statuses["backwards"][0] == 422 and "must be after start" in statuses["backwards"][1]
     assert statuses["ancient"][0] == 422 and "before 1970-01-01" in statuses["ancient"][1]
+
+
+@pytest.mark.anyio
+async def test_a_period_over_366_days_without_a_zone_or_by_an_api_key_is_refused(
+    client: Client, root: Caller, admin: Caller, demo: DemoEstate
+) -> None:
+    starts, ends = last_month()
+    key = await create_key(client, admin, demo.estate_id)
+
+    too_long = await client.post(
+        PERIODS, json=period_body(ends - timedelta(days=367), ends), headers=root.headers
+    )
+    zoneless = await client.post(
+        PERIODS,
+        json={"starts_at": "2025-01-01T00:00:00", "ends_at": "2025-02-01T00:00:00", "reason": "no zone"},
+        headers=root.headers,
+    )
+    by_key = await client.post(
+        PERIODS, json=period_body(starts, ends), headers={"Authorization": f"Bearer {key['key']}"}
+    )
+    a_full_year = await client.post(
+        PERIODS, json=period_body(ends - timedelta(days=366), ends), headers=root.headers
+    )
+
+    assert too_long.status_code == 422 and "366" in too_long.json()["detail"]
+    assert zoneless.status_code == 422, zoneless.text
+    assert by_key.status_code == 403, by_key.text
+    assert a_full_year.status_code == 201, a_full_year.text
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
