@@ -4,6 +4,7 @@ shown once, stored hashed, expiring, single use, ending the user's sessions, aud
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar import Litestar
@@ -21,6 +22,8 @@ from tests.integration.api.conftest import SUPER_EMAIL, Caller, sign_in
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 Client = AsyncTestClient[Litestar]
 NEW_PASSWORD = "a-fresh-passphrase"
+#: How far the database's clock may be from the test's.
+SLACK = timedelta(seconds=5)
 
 
 async def all_users(client: Client, caller: Caller, limit: int) -> list[dict[str, object]]:
@@ -178,6 +181,31 @@ async def test_a_self_service_request_writes_the_token_to_the_outbox_and_answers
         "/api/v1/auth/password-reset", json={"token": token, "password": NEW_PASSWORD}
     )
     assert expired.status_code == 422 and "expired" in expired.json()["detail"]
+
+
+async def test_an_issued_token_lasts_24_hours_and_a_requested_one_1_hour(
+    client: Client, admin: Caller, engine: AsyncEngine, demo: DemoEstate
+) -> None:
+    tenant = await sign_in(client, tenant_email(3), TENANT_PASSWORD)
+    before = datetime.now(UTC)
+    issued = await client.post(f"/api/v1/users/{tenant.user_id}/password-reset", headers=admin.headers)
+    requested = await client.post("/api/v1/auth/password-reset/request", json={"email": OWNER_EMAIL})
+    after = datetime.now(UTC)
+
+    assert issued.status_code == 201 and requested.status_code == 202
+    assert issued.json()["token"].startswith("qr_")
+    expires_at = datetime.fromisoformat(issued.json()["expires_at"])
+    assert before + timedelta(hours=24) - SLACK <= expires_at <= after + timedelta(hours=24) + SLACK
+    async with transaction(engine) as session:
+        owner_expiry = await session.scalar(
+            text(
+                "SELECT r.expires_at FROM auth_password_resets r JOIN auth_users u ON u.id = r.user_id"
+                " WHERE u.email = :email"
+            ),
+            {"email": OWNER_EMAIL},
+        )
+    assert owner_expiry is not None
+    assert before + timedelta(hours=1) - SLACK <= owner_expiry <= after + timedelta(hours=1) + SLACK
 
 
 async def test_issuing_again_withdraws_the_earlier_token(
