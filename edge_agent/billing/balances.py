@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from edge_agent.store.journal import Transaction
-from edge_agent.store.statements import DELETE_POCKET_AWAITING, INSERT_POCKET_AWAITING, SUM_CHARGES_THROUGH
+from edge_agent.store.queries import charged_through
+from edge_agent.store.statements import DELETE_POCKET_AWAITING, INSERT_POCKET_AWAITING
 from shared.journal import Alarm, AlarmKind, Pocket
 
 PocketKey = tuple[str, Pocket]
@@ -89,9 +90,8 @@ class PocketBalances:
 
     def set_cloud_terms(self, key: PocketKey, terms: CloudTerms) -> int:
         """Take the cloud's balance as of our seq N; returns the new cached balance."""
-        parameters = (key[0], key[1].value, terms.posted_through_seq)
-        through = self.db.execute(SUM_CHARGES_THROUGH, parameters).fetchone()[0]
-        self.base[key] = terms.balance_cents + int(through)
+        through = charged_through(self.db, key[0], key[1].value, terms.posted_through_seq)
+        self.base[key] = terms.balance_cents + through
         return self.base[key] - self.total.get(key, 0)
 
     def first_balance_arrived(self, txn: Transaction, key: PocketKey) -> None:

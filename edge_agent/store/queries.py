@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import sqlite_utils
 
+from edge_agent.store.statements import SUM_CHARGES_THROUGH
+
 #: Rows fetched per round trip when streaming the whole journal.
 STREAM_CHUNK_ROWS = 2000
 
@@ -54,3 +56,8 @@ def acknowledged_seq(db: sqlite_utils.Database) -> int:
 def unsynced_backlog(db: sqlite_utils.Database) -> int:
     """Entries written but not yet acknowledged by the cloud."""
     return journal_length(db) - acknowledged_seq(db)
+
+
+def charged_through(db: sqlite_utils.Database, wallet_id: str, pocket: str, through_seq: int) -> int:
+    """The cents charged to one pocket by entries up to and including ``through_seq``."""
+    return int(db.execute(SUM_CHARGES_THROUGH, (wallet_id, pocket, through_seq)).fetchone()[0])

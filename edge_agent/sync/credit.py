@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from edge_agent.store.statements import SUM_CHARGES_THROUGH
+from edge_agent.store.queries import charged_through
 from edge_agent.sync.ports import SyncedGateway
 from edge_agent.sync.store import applied_pocket_terms
 from shared.sync import PocketBalance
@@ -85,4 +85,4 @@ class BalanceApplier:
     def _charged_through(self, key: PocketId, through: int) -> int:
         # Charges up to N are committed (the cloud only posts what we uploaded, and we upload only
         # what is committed), so the read-only connection sees all of them.
-        return int(self.gateway.reader.execute(SUM_CHARGES_THROUGH, (*key, through)).fetchone()[0])
+        return charged_through(self.gateway.reader, *key, through)
