@@ -99,6 +99,3 @@ class PocketBalances:
         if key in self.awaiting_noted:
             txn.execute(DELETE_POCKET_AWAITING, (key[0], key[1].value))
             self.awaiting_noted.discard(key)
-
-    def keys(self) -> set[PocketKey]:
-        return set(self.base) | set(self.total)
