@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from edge_agent.adapters.frames.billing_sink import BillingSink
+from edge_agent.adapters.frames.feed import MAX_DETAIL_CHARS
 from edge_agent.adapters.lorawan.settings import LoRaWANDevice
 from edge_agent.adapters.nbiot.settings import NbiotDevice
 from edge_agent.config.model import EdgeConfig, MeterConfig
@@ -142,7 +143,7 @@ async def journal_communication(
 ) -> None:
     """Journal ``communication_lost`` (kept open) or ``communication_restored`` (closing it)."""
     kind = AlarmKind.COMMUNICATION_LOST if lost else AlarmKind.COMMUNICATION_RESTORED
-    detail = detail[:1000]
+    detail = detail[:MAX_DETAIL_CHARS]
     with journal.transaction(at) as txn:
         entry = txn.append(Alarm(meter_id=meter_id, kind=kind, detail=detail))
         if lost:
