@@ -127,16 +127,8 @@ async def record_ownership(
             f"person {person_id} already owns unit {unit_id} over those dates (ownership {overlapping})"
         )
     ownership = Ownership(unit_id=unit_id, person_id=person_id, starts_on=starts_on, ends_on=ends_on)
-    session.add(ownership)
-    await session.flush()
-    await record(
-        session,
-        actor,
-        "ownership.create",
-        ("ownership", ownership.id),
-        estate_id=unit.estate_id,
-        before=None,
-        after=_span(ownership),
+    await _add_span(
+        session, actor, ownership, entity="ownership", action="ownership.create", estate_id=unit.estate_id
     )
     return ownership
 
@@ -162,16 +154,8 @@ async def start_tenancy(
             "end it before starting another"
         )
     tenancy = Tenancy(unit_id=unit_id, person_id=person_id, starts_on=starts_on, ends_on=ends_on)
-    session.add(tenancy)
-    await session.flush()
-    await record(
-        session,
-        actor,
-        "tenancy.start",
-        ("tenancy", tenancy.id),
-        estate_id=unit.estate_id,
-        before=None,
-        after=_span(tenancy),
+    await _add_span(
+        session, actor, tenancy, entity="tenancy", action="tenancy.start", estate_id=unit.estate_id
     )
     return tenancy
 
@@ -270,6 +254,23 @@ def _check_dates(starts_on: date, ends_on: date | None) -> None:
         raise ValidationFailed(
             f"ends_on {ends_on.isoformat()} must be after starts_on {starts_on.isoformat()}"
         )
+
+
+async def _add_span(
+    session: AsyncSession,
+    actor: Actor,
+    span: Tenancy | Ownership,
+    *,
+    entity: str,
+    action: str,
+    estate_id: int,
+) -> None:
+    """Insert a new ownership or tenancy (to learn its id) and audit its creation."""
+    session.add(span)
+    await session.flush()
+    await record(
+        session, actor, action, (entity, span.id), estate_id=estate_id, before=None, after=_span(span)
+    )
 
 
 def _span(row: Tenancy | Ownership) -> dict[str, Any]:
