@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.estates.metering import get_gateway
@@ -29,9 +29,7 @@ async def list_alarms(
     """A gateway's alarms, oldest first; ``origin`` is ``gateway`` or ``cloud`` to filter."""
     await get_gateway(session, scope, gateway_id)
     query = select(GatewayAlarm).where(GatewayAlarm.gateway_id == gateway_id, GatewayAlarm.id > after_id)
-    if origin is not None:
-        query = query.where(GatewayAlarm.origin == origin)
-    return (await session.scalars(query.order_by(GatewayAlarm.id).limit(min(limit, PAGE_MAX)))).all()
+    return await _alarm_page(session, query, origin=origin, limit=limit)
 
 
 async def list_discrepancies(
@@ -64,9 +62,7 @@ async def list_estate_alarms(
         .join(Gateway, Gateway.id == GatewayAlarm.gateway_id)
         .where(Gateway.estate_id == estate_id, GatewayAlarm.id > after_id)
     )
-    if origin is not None:
-        query = query.where(GatewayAlarm.origin == origin)
-    return (await session.scalars(query.order_by(GatewayAlarm.id).limit(min(limit, PAGE_MAX)))).all()
+    return await _alarm_page(session, query, origin=origin, limit=limit)
 
 
 async def list_estate_discrepancies(
@@ -91,3 +87,12 @@ async def list_estate_discrepancies(
         .limit(min(limit, PAGE_MAX))
     )
     return (await session.scalars(query)).all()
+
+
+async def _alarm_page(
+    session: AsyncSession, query: Select[GatewayAlarm], *, origin: str | None, limit: int
+) -> Sequence[GatewayAlarm]:
+    """One page of the alarms ``query`` selects, filtered to ``origin`` when given, oldest first."""
+    if origin is not None:
+        query = query.where(GatewayAlarm.origin == origin)
+    return (await session.scalars(query.order_by(GatewayAlarm.id).limit(min(limit, PAGE_MAX)))).all()
