@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from litestar import Controller, Request, get, patch, post
@@ -136,19 +137,9 @@ class OccupationController(Controller):
         data: JSONBody[SpanCreate],
     ) -> SpanOut:
         """A person owns (or co-owns) the unit from ``starts_on``."""
-        principal.require_kind(Kind.OWNERSHIP, f"unit {unit_id}")
-        await visible_unit(db, principal, unit_id)
-        principal.require(Permission.PEOPLE_WRITE)
-        ownership = await people.record_ownership(
-            db,
-            principal.scope,
-            principal.actor(audit_reason(request)),
-            unit_id,
-            data.person_id,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
+        return await _create_span(
+            request, db, principal, unit_id, data, kind=Kind.OWNERSHIP, create=people.record_ownership
         )
-        return span_out(ownership)
 
     @get("/units/{unit_id:int}/tenancies", summary="List a unit's tenancies")
     async def list_tenancies(self, db: DbSession, principal: Caller, unit_id: PathId) -> list[SpanOut]:
@@ -167,19 +158,9 @@ class OccupationController(Controller):
         data: JSONBody[SpanCreate],
     ) -> SpanOut:
         """A person rents the unit from ``starts_on``; a unit has at most one tenancy on any day."""
-        principal.require_kind(Kind.TENANCY, f"unit {unit_id}")
-        await visible_unit(db, principal, unit_id)
-        principal.require(Permission.PEOPLE_WRITE)
-        tenancy = await people.start_tenancy(
-            db,
-            principal.scope,
-            principal.actor(audit_reason(request)),
-            unit_id,
-            data.person_id,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
+        return await _create_span(
+            request, db, principal, unit_id, data, kind=Kind.TENANCY, create=people.start_tenancy
         )
-        return span_out(tenancy)
 
     @get("/tenancies/{tenancy_id:int}", summary="Get a tenancy")
     async def get_tenancy(self, db: DbSession, principal: Caller, tenancy_id: PathId) -> SpanOut:
@@ -229,6 +210,32 @@ async def visible_tenancy(db: DbSession, principal: Caller, tenancy_id: int) -> 
 def person_out(person: Person) -> PersonOut:
     """The response body of a person."""
     return PersonOut(person.id, person.full_name, person.email, person.phone)
+
+
+async def _create_span(
+    request: Request[object, object, State],
+    db: DbSession,
+    principal: Caller,
+    unit_id: int,
+    data: SpanCreate,
+    *,
+    kind: Kind,
+    create: Callable[..., Awaitable[Ownership | Tenancy]],
+) -> SpanOut:
+    """Check the caller may write ``kind`` on the visible unit, then ``create`` the span, audited."""
+    principal.require_kind(kind, f"unit {unit_id}")
+    await visible_unit(db, principal, unit_id)
+    principal.require(Permission.PEOPLE_WRITE)
+    span = await create(
+        db,
+        principal.scope,
+        principal.actor(audit_reason(request)),
+        unit_id,
+        data.person_id,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+    )
+    return span_out(span)
 
 
 def span_out(span: Ownership | Tenancy) -> SpanOut:
